@@ -1,0 +1,41 @@
+// Engine: the shared, immutable part of pycell (compiled guest, stdlib image).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pycell/error.h"
+
+namespace pycell {
+
+/// How to build an Engine. Consumed by Engine::create.
+struct EngineConfig {
+  /// The stdlib image. Empty: $PYCELL_STDLIB, else pycell-stdlib.tar beside the
+  /// executable, else ../share/pycell/pycell-stdlib.tar relative to it.
+  std::string stdlib_image;
+  /// Further read-only images overlaid on the stdlib directory (e.g. CPython's
+  /// test package for the compatibility suite). Later entries win.
+  std::vector<std::string> extra_images;
+};
+
+struct EngineState;  // opaque
+
+/// Created once per process and shared by every Session. Thread-safe and
+/// immutable after creation; copying an Engine shares the same state.
+class Engine {
+ public:
+  /// Loads the images. Errors: kNotFound (no image), kCorrupt (bad image).
+  static Result<Engine> create(EngineConfig config);
+
+  /// CPython version string of the guest, e.g. "3.13.5".
+  static const char* python_version();
+
+  const std::shared_ptr<const EngineState>& state() const { return state_; }
+
+ private:
+  explicit Engine(std::shared_ptr<const EngineState> s) : state_(std::move(s)) {}
+  std::shared_ptr<const EngineState> state_;
+};
+
+}  // namespace pycell

@@ -1,0 +1,29 @@
+// Limits: every resource bound of a session, defined once with its trade-off.
+#pragma once
+
+#include <cstdint>
+
+namespace pycell {
+
+/// Resource bounds for one session. Defaults are safe for untrusted code.
+struct Limits {
+  /// Cap on guest linear memory in bytes. Past it, memory.grow fails and Python
+  /// raises MemoryError. Higher allows bigger data; each byte used is host RAM.
+  uint64_t memory_bytes = 512ull << 20;
+  /// Cap on captured stdout and on captured stderr, each, in bytes. Output past
+  /// it is dropped, a marker is appended and the truncation flag is set.
+  uint64_t output_bytes = 1ull << 20;
+  /// Native stack for guest code in bytes. Deep C recursion in the interpreter
+  /// traps (stack exhausted) past it instead of crashing the host. Virtual: only
+  /// touched pages cost memory.
+  uint64_t native_stack_bytes = 256ull << 20;
+  /// Bytes the private /tmp may hold. Past it writes fail with ENOSPC (OSError
+  /// in Python). It is host RAM, so keep it near what a job needs.
+  uint64_t tmp_bytes = 64ull << 20;
+  /// Files and directories /tmp may hold; past it creation fails with EDQUOT.
+  uint64_t tmp_files = 4096;
+  /// Directory nesting in /tmp; deeper creation fails with ENAMETOOLONG.
+  uint32_t tmp_depth = 64;
+};
+
+}  // namespace pycell

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of pycell from Debian (bookworm) and
+# the trixie-only guest sysroot (wasi-libc), without touching the machine's apt sources.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib/trixie-apt.sh"
+
+packages=(
+  # host build
+  build-essential cmake ninja-build ccache pkg-config git
+  # guest toolchain (wasm32-wasi) and wasm2c
+  clang-19 lld-19 libclang-rt-19-dev-wasm32 wabt
+  # host libraries
+  libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev
+  # source fetching and verification
+  dpkg-dev xz-utils ca-certificates
+  # tests, benchmarks and peers
+  python3 nodejs
+)
+
+export DEBIAN_FRONTEND=noninteractive
+if dpkg-query -W -f='${db:Status-Abbrev}\n' "${packages[@]}" 2>/dev/null | grep -qv '^ii' ||
+   [ "$(dpkg-query -W "${packages[@]}" 2>/dev/null | wc -l)" -ne "${#packages[@]}" ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${packages[@]}"
+else
+  echo "install-deps: Debian packages already installed"
+fi
+
+# wasi-libc: bookworm's copy is too old for CPython 3.13; trixie's is architecture
+# 'all' with no dependencies, so it installs cleanly on bookworm.
+want_wasi=$(pin_version wasi-libc)
+have_wasi=$(dpkg-query -W -f='${Version}' wasi-libc 2>/dev/null || true)
+if [ "$have_wasi" != "$want_wasi" ]; then
+  deb=$(trixie_download wasi-libc "$want_wasi")
+  dpkg -i "$deb"
+fi
+echo "install-deps: done"

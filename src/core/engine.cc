@@ -1,0 +1,55 @@
+// Engine: locates and maps the stdlib image(s) once for all sessions.
+#include "pycell/engine.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/engine_state.h"
+#include "rt/instance.h"
+#include "vfs/image_fs.h"
+
+namespace pycell {
+namespace {
+
+constexpr const char* kImageName = "pycell-stdlib.tar";
+
+Result<std::string> find_stdlib_image() {
+  // The embedder's environment (not the guest's) may point at the image.
+  if (const char* env = std::getenv("PYCELL_STDLIB"); env && *env) return std::string(env);
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (const auto& candidate : {exe.parent_path() / kImageName,
+                                  exe.parent_path().parent_path() / "share" / "pycell" / kImageName}) {
+      if (std::filesystem::exists(candidate, ec)) return candidate.string();
+    }
+  }
+  return Error(ErrorCode::kNotFound,
+               std::string("stdlib image not found: set PYCELL_STDLIB or install ") + kImageName +
+                   " beside the executable or in ../share/pycell/");
+}
+
+}  // namespace
+
+Result<Engine> Engine::create(EngineConfig config) {
+  std::vector<std::string> images;
+  if (config.stdlib_image.empty()) {
+    auto found = find_stdlib_image();
+    if (!found) return found.error();
+    images.push_back(*found);
+  } else {
+    images.push_back(std::move(config.stdlib_image));
+  }
+  for (auto& extra : config.extra_images) images.push_back(std::move(extra));
+  auto tree = vfs::load_images(images);
+  if (!tree) return tree.error();
+  auto state = std::make_shared<EngineState>();
+  state->stdlib = *tree;
+  return Engine(std::move(state));
+}
+
+const char* Engine::python_version() { return rt::guest_python_version(); }
+
+}  // namespace pycell

@@ -1,0 +1,144 @@
+// pycell command-line tool: exec / run Python in a sandboxed session.
+// Uses only the public API (include/pycell/), never src/.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "pycell/engine.h"
+#include "pycell/session.h"
+
+namespace {
+
+// Exit statuses besides Python's own (0, 1, sys.exit(n)).
+constexpr int kExitUsage = 2;
+constexpr int kExitPycellError = 125;
+
+constexpr const char* kVersion = "0.1.0";
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "pycell: %s\n", msg.c_str());
+  return kExitPycellError;
+}
+
+void stream_out(pycell::Stream s, std::string_view bytes) {
+  std::FILE* f = s == pycell::Stream::kStdout ? stdout : stderr;
+  std::fwrite(bytes.data(), 1, bytes.size(), f);
+  std::fflush(f);
+}
+
+struct Common {
+  std::string stdlib;
+  std::vector<std::string> extra_images;
+  std::vector<std::string> env;
+  uint64_t memory_mb = 0;
+};
+
+int run_code(const Common& common, const std::string& code, pycell::ExecOptions options) {
+  pycell::EngineConfig ec;
+  ec.stdlib_image = common.stdlib;
+  ec.extra_images = common.extra_images;
+  auto engine = pycell::Engine::create(std::move(ec));
+  if (!engine) return fail(engine.error().message());
+  pycell::SessionConfig sc;
+  sc.env = common.env;
+  if (common.memory_mb) sc.limits.memory_bytes = common.memory_mb << 20;
+  auto session = pycell::Session::create(*engine, std::move(sc));
+  if (!session) return fail(session.error().message());
+  options.on_output = stream_out;
+  auto result = session->exec(code, options);
+  if (!result) return fail(result.error().message());
+  switch (result->exit_reason) {
+    case pycell::ExitReason::kOk:
+    case pycell::ExitReason::kException:
+    case pycell::ExitReason::kExit:
+      return result->exit_code;
+    case pycell::ExitReason::kTrap:
+      return fail("guest trapped: " + std::string(pycell::to_string(result->trap)));
+    default:
+      return fail("run stopped: " + std::string(pycell::to_string(result->exit_reason)));
+  }
+}
+
+bool read_all(std::istream& in, std::string& out) {
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return !in.bad();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "pycell: run untrusted Python in a WebAssembly cell.\n"
+      "The guest sees a read-only standard library and a private, empty /tmp: no host\n"
+      "files, no network, no host environment, no subprocesses.",
+      "pycell"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("pycell ") + kVersion + " (CPython " +
+                                        pycell::Engine::python_version() + ")");
+  Common common;
+  app.add_option("--stdlib", common.stdlib, "Stdlib image (default: beside the executable)");
+  app.add_option("--image", common.extra_images,
+                 "Extra read-only image overlaid on the stdlib (repeatable), e.g. pycell-stdlib-tests.tar");
+  app.add_option("--env", common.env, "NAME=VALUE visible to the guest (repeatable); nothing else is passed");
+  app.add_option("--memory-mb", common.memory_mb, "Guest memory cap in MiB (default 512)");
+  app.footer(
+      "Exit status: 0 success; 1 uncaught Python exception (traceback on stderr);\n"
+      "n for sys.exit(n); 2 usage error; 125 pycell error or guest trap.");
+
+  std::string code;
+  bool from_stdin = false;
+  auto* exec = app.add_subcommand("exec", "Run code given with -c, or read from stdin with '-'");
+  auto* code_opt = exec->add_option("-c,--code", code, "Python source to run");
+  exec->add_flag("-", from_stdin, "Read the source from standard input");
+  exec->footer("Examples:\n  pycell exec -c 'print(sum(range(100)))'\n  echo 'print(1)' | pycell exec -");
+
+  std::string file;
+  std::vector<std::string> script_args;
+  auto* run = app.add_subcommand("run", "Run a Python file; the host reads it and passes it in (it is not mounted)");
+  run->add_option("file", file, "Python file to run")->required();
+  run->add_option("args", script_args, "Arguments for sys.argv[1:]");
+  run->positionals_at_end();
+  run->footer("Example:\n  pycell run script.py --flag value");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+
+  pycell::ExecOptions options;
+  options.mode = pycell::ExecOptions::Mode::kScript;
+  if (*exec) {
+    if (from_stdin == (code_opt->count() > 0)) {
+      std::fprintf(stderr, "pycell exec: give exactly one of -c CODE or -\n");
+      return kExitUsage;
+    }
+    if (from_stdin) {
+      if (!read_all(std::cin, code)) return fail("reading standard input failed");
+      options.filename = "<stdin>";
+      options.argv = {"-"};
+    } else {
+      options.filename = "<string>";
+      options.argv = {"-c"};
+    }
+    return run_code(common, code, std::move(options));
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail("cannot open " + file);
+  std::string source;
+  if (!read_all(in, source)) return fail("reading " + file + " failed");
+  options.filename = file;
+  options.argv = {file};
+  options.argv.insert(options.argv.end(), script_args.begin(), script_args.end());
+  return run_code(common, source, std::move(options));
+}

@@ -1,0 +1,89 @@
+// Guest linear memory: the reservation the guest lives in, and the only way to
+// move bytes across the boundary (bounds-checked, overflow-safe, copy-first).
+#pragma once
+
+#include <wasm-rt.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pycell/error.h"
+
+namespace pycell::rt {
+
+inline constexpr uint64_t kWasmPageBytes = 65536;
+/// wasm_rt_memory_t::size is 32-bit in this wasm2c, so memory stays below 4 GiB.
+inline constexpr uint64_t kMaxGuestBytes = (1ull << 32) - kWasmPageBytes;
+
+/// A guest address. Never dereferenced directly: only GuestMemory turns it into bytes.
+struct GuestPtr {
+  uint32_t addr = 0;
+};
+
+/// A guest range that was checked against the memory's size when it was made.
+/// Memory never shrinks, so it stays valid for the life of the instance.
+class GuestSpan {
+ public:
+  [[nodiscard]] uint32_t addr() const { return addr_; }
+  [[nodiscard]] uint32_t size() const { return size_; }
+
+ private:
+  friend class GuestMemory;
+  GuestSpan(uint32_t a, uint32_t s) : addr_(a), size_(s) {}
+  uint32_t addr_, size_;
+};
+
+/// Linear memory of one instance: an 8 GiB+ PROT_NONE reservation (so every
+/// 32-bit address plus 32-bit offset the generated code forms lands inside it and
+/// out-of-bounds accesses fault instead of needing checks), with the live pages
+/// read-write. Owns the mapping.
+class GuestMemory {
+ public:
+  /// Reserves and commits `initial_pages`; growth past `cap_bytes` fails.
+  static Result<std::unique_ptr<GuestMemory>> create(uint32_t initial_pages, uint64_t cap_bytes);
+  ~GuestMemory();
+  GuestMemory(const GuestMemory&) = delete;
+  GuestMemory& operator=(const GuestMemory&) = delete;
+
+  /// The wasm2c view handed to the generated code (first member: see from_rt).
+  wasm_rt_memory_t* rt() { return &rt_; }
+  static GuestMemory* from_rt(wasm_rt_memory_t* m) { return reinterpret_cast<GuestMemory*>(m); }
+
+  /// Current size in bytes, and the largest it has been.
+  [[nodiscard]] uint64_t size() const { return rt_.size; }
+  [[nodiscard]] uint64_t peak() const { return peak_; }
+  /// memory.grow: returns the old page count, or UINT32_MAX past the cap.
+  uint32_t grow(uint32_t delta_pages);
+
+  /// True if `addr` (a host address) lies in this memory's reservation.
+  [[nodiscard]] bool reservation_contains(const void* addr) const;
+
+  /// Checks [addr, addr+len) against the current size, overflow-safe.
+  [[nodiscard]] Result<GuestSpan> span(uint32_t addr, uint64_t len) const;
+  /// Checks an array of `count` elements of `elem` bytes, overflow-safe.
+  [[nodiscard]] Result<GuestSpan> array(uint32_t addr, uint64_t count, uint64_t elem) const;
+
+  /// Copies guest bytes out (the host then validates its own copy).
+  void read(GuestSpan s, void* dst) const;
+  [[nodiscard]] std::string read_string(GuestSpan s) const;
+  /// Copies host bytes in; the host never writes host pointers this way.
+  void write(GuestSpan s, const void* src);
+  /// Little-endian scalars at a checked address.
+  [[nodiscard]] Result<uint32_t> load_u32(uint32_t addr) const;
+  [[nodiscard]] Result<void> store_u32(uint32_t addr, uint32_t v);
+  [[nodiscard]] Result<void> store_u64(uint32_t addr, uint64_t v);
+  [[nodiscard]] Result<void> store_bytes(uint32_t addr, const void* src, uint64_t len);
+
+ private:
+  GuestMemory() = default;
+  wasm_rt_memory_t rt_{};  // must stay the first member
+  uint8_t* base_ = nullptr;
+  uint64_t reserved_ = 0;
+  uint64_t cap_ = 0;
+  uint64_t peak_ = 0;
+};
+
+}  // namespace pycell::rt

@@ -1,0 +1,120 @@
+// Instance: the only host file that includes the generated guest header and
+// calls guest exports. Each export runs through call_guest on a guest stack.
+#include "rt/instance.h"
+
+#include <mutex>
+
+#include "pycell_guest.h"
+#include "pycell_guest_info.h"
+#include "rt/guest_call.h"
+#include "rt/guest_memory.h"
+#include "wasi/context.h"
+
+namespace pycell::rt {
+
+uint32_t guest_initial_pages() { return PYCELL_GUEST_INITIAL_PAGES; }
+const char* guest_python_version() { return PYCELL_GUEST_PYTHON_VERSION; }
+
+struct Instance::Impl {
+  Z_pycell_instance_t inst{};
+  GuestMemory* memory = nullptr;
+  bool instantiated = false;
+};
+
+Instance::Instance() : impl_(std::make_unique<Impl>()) {}
+
+Instance::~Instance() {
+  if (impl_->instantiated) Z_pycell_free(&impl_->inst);
+}
+
+std::unique_ptr<Instance> Instance::create() {
+  // Registers the module's function types; the ids are process-wide.
+  static std::once_flag once;
+  std::call_once(once, [] { Z_pycell_init_module(); });
+  return std::unique_ptr<Instance>(new Instance());
+}
+
+namespace {
+
+// Plain-C bodies for call_guest: no objects with destructors live on the guest
+// stack, so a trap may unwind them at any point.
+struct InstantiateArgs {
+  Z_pycell_instance_t* inst;
+  Z_env_instance_t* env;
+  Z_wasi_snapshot_preview1_instance_t* wasi;
+};
+void do_instantiate(void* p) {
+  auto* a = static_cast<InstantiateArgs*>(p);
+  Z_pycell_instantiate(a->inst, a->env, a->wasi);
+  Z_pycellZ__initialize(a->inst);
+}
+
+struct InitArgs {
+  Z_pycell_instance_t* inst;
+  int32_t status;
+};
+void do_init(void* p) {
+  auto* a = static_cast<InitArgs*>(p);
+  a->status = static_cast<int32_t>(Z_pycellZ_pycell_init(a->inst));
+}
+
+struct AllocArgs {
+  Z_pycell_instance_t* inst;
+  uint32_t size, addr;
+};
+void do_alloc(void* p) {
+  auto* a = static_cast<AllocArgs*>(p);
+  a->addr = Z_pycellZ_pycell_alloc(a->inst, a->size);
+}
+void do_free(void* p) {
+  auto* a = static_cast<AllocArgs*>(p);
+  Z_pycellZ_pycell_free(a->inst, a->addr);
+}
+
+struct ExecArgs {
+  Z_pycell_instance_t* inst;
+  uint32_t code, code_len, meta, meta_len, flags, view;
+};
+void do_exec(void* p) {
+  auto* a = static_cast<ExecArgs*>(p);
+  a->view = Z_pycellZ_pycell_exec(a->inst, a->code, a->code_len, a->meta, a->meta_len, a->flags);
+}
+
+}  // namespace
+
+int Instance::instantiate(GuestMemory& memory, wasi::Context& wasi, uint64_t stack_bytes) {
+  impl_->memory = &memory;
+  InstantiateArgs a{&impl_->inst, reinterpret_cast<Z_env_instance_t*>(&memory),
+                    reinterpret_cast<Z_wasi_snapshot_preview1_instance_t*>(&wasi)};
+  impl_->instantiated = true;  // the table is allocated before anything can trap
+  return call_guest(do_instantiate, &a, stack_bytes, memory);
+}
+
+int Instance::init(int32_t& status, uint64_t stack_bytes) {
+  InitArgs a{&impl_->inst, -1};
+  int trap = call_guest(do_init, &a, stack_bytes, *impl_->memory);
+  status = a.status;
+  return trap;
+}
+
+int Instance::alloc(uint32_t size, uint32_t& addr, uint64_t stack_bytes) {
+  AllocArgs a{&impl_->inst, size, 0};
+  int trap = call_guest(do_alloc, &a, stack_bytes, *impl_->memory);
+  addr = a.addr;
+  return trap;
+}
+
+int Instance::free(uint32_t addr, uint64_t stack_bytes) {
+  AllocArgs a{&impl_->inst, 0, addr};
+  return call_guest(do_free, &a, stack_bytes, *impl_->memory);
+}
+
+int Instance::exec(uint32_t code, uint32_t code_len, uint32_t meta, uint32_t meta_len, uint32_t flags,
+                   uint32_t& view, uint64_t stack_bytes) {
+  ExecArgs a{&impl_->inst, code, code_len, meta, meta_len, flags, 0};
+  int trap = call_guest(do_exec, &a, stack_bytes, *impl_->memory);
+  view = a.view;
+  return trap;
+}
+
+}  // namespace pycell::rt

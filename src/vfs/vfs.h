@@ -1,0 +1,90 @@
+// Virtual filesystem nodes: what the guest's paths resolve to. Errors are WASI errno values.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pycell::vfs {
+
+/// WASI preview 1 errno values (the spec's numbering), used throughout the VFS.
+enum class Errno : uint16_t {
+  kSuccess = 0, kAcces = 2, kBadf = 8, kExist = 20, kFbig = 22, kInval = 28, kIo = 29,
+  kIsdir = 31, kLoop = 32, kMfile = 33, kNametoolong = 37, kNoent = 44, kNomem = 48,
+  kNospc = 51, kNosys = 52, kNotdir = 54, kNotempty = 55, kNotsup = 58, kNotty = 59,
+  kOverflow = 61, kPerm = 63, kRofs = 69, kSpipe = 70, kXdev = 74, kNotcapable = 76,
+  kDquot = 19, kBusy = 10, kFault = 21, kAfnosupport = 5, kNotsock = 57, kSrch = 71, kBadmsg = 9,
+};
+
+enum class Kind : uint8_t { kDirectory = 3, kFile = 4 };
+
+struct Stat {
+  Kind kind = Kind::kFile;
+  uint64_t ino = 0;
+  uint64_t size = 0;
+  uint64_t nlink = 1;
+  uint64_t mtime_ns = 0;
+};
+
+struct DirEntry {
+  std::string name;
+  Kind kind;
+  uint64_t ino;
+};
+
+/// A value or a WASI errno.
+template <class T>
+struct Res {
+  T value{};
+  Errno err = Errno::kSuccess;
+  Res(T v) : value(std::move(v)) {}  // NOLINT
+  Res(Errno e) : err(e) {}           // NOLINT
+  explicit operator bool() const { return err == Errno::kSuccess; }
+};
+
+/// Fresh inode number, unique in the process.
+uint64_t next_ino();
+
+/// A file or directory. Directories implement the directory calls, files the
+/// data calls; the defaults answer as the wrong kind or as read-only.
+class Node : public std::enable_shared_from_this<Node> {
+ public:
+  virtual ~Node() = default;
+  [[nodiscard]] virtual Stat stat() const = 0;
+  [[nodiscard]] Kind kind() const { return stat().kind; }
+  [[nodiscard]] virtual bool writable() const { return false; }
+
+  // Files.
+  virtual Res<size_t> pread(uint64_t offset, std::span<uint8_t> out) const;
+  virtual Res<size_t> pwrite(uint64_t offset, std::span<const uint8_t> data);
+  virtual Errno truncate(uint64_t size);
+
+  // Directories. Names are single components (no '/', not "." or "..").
+  virtual Res<std::shared_ptr<Node>> lookup(std::string_view name) const;
+  virtual Res<std::vector<DirEntry>> list() const;
+  virtual Res<std::shared_ptr<Node>> create(std::string_view name, Kind kind);
+  virtual Errno remove(std::string_view name, Kind kind);
+  /// Moves this directory's entry `name` to `to_dir`/`to_name`, replacing a file there.
+  virtual Errno rename(std::string_view name, Node& to_dir, std::string_view to_name);
+};
+
+/// A read-only directory with fixed children: the guest's root and the
+/// directories leading to mount points.
+class StaticDir final : public Node {
+ public:
+  void add(std::string name, std::shared_ptr<Node> child);
+  [[nodiscard]] Stat stat() const override;
+  Res<std::shared_ptr<Node>> lookup(std::string_view name) const override;
+  Res<std::vector<DirEntry>> list() const override;
+  Res<std::shared_ptr<Node>> create(std::string_view name, Kind kind) override;
+  Errno remove(std::string_view name, Kind kind) override;
+
+ private:
+  std::vector<std::pair<std::string, std::shared_ptr<Node>>> children_;
+  uint64_t ino_ = next_ino();
+};
+
+}  // namespace pycell::vfs

@@ -1,0 +1,84 @@
+// WASI preview 1 context: the guest's whole view of the outside world (fds, vfs,
+// args, env, clocks, output), and the handlers' shared declarations.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rt/guest_memory.h"
+#include "vfs/vfs.h"
+
+namespace pycell::wasi {
+
+using vfs::Errno;
+
+/// Captured output of one stream: bounded, with a streaming hook.
+struct OutputSink {
+  std::string captured;
+  uint64_t cap = 0;
+  bool truncated = false;
+  std::function<void(std::string_view)> stream;  // may be empty
+  void write(std::string_view bytes);
+};
+
+/// One entry of the guest's fd table.
+struct FdEntry {
+  enum class Kind { kStdin, kStdout, kStderr, kNode } kind = Kind::kNode;
+  std::shared_ptr<vfs::Node> node;  // kNode only
+  uint64_t offset = 0;
+  uint16_t fdflags = 0;
+  bool readable = true;
+  bool writable = false;
+  std::string preopen;  // guest path if this is a preopened directory
+};
+
+/// Everything the WASI handlers of one instance act on. Owned by the session.
+struct Context {
+  rt::GuestMemory* memory = nullptr;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::vector<std::optional<FdEntry>> fds;
+  OutputSink out, err;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  /// Set from any thread to cut short a sleep in poll_oneoff.
+  std::atomic<bool> cancel{false};
+  /// Exit status passed to proc_exit, once it has been called.
+  std::optional<uint32_t> exit_code;
+
+  /// Installs stdio (0-2) and preopens `root` as "/" (fd 3).
+  void init_fds(std::shared_ptr<vfs::Node> root);
+  FdEntry* fd(uint32_t n);
+};
+
+// Limits on what one call may make the host allocate.
+inline constexpr uint32_t kMaxFds = 1024;
+inline constexpr uint32_t kMaxPathBytes = 4096;
+inline constexpr uint32_t kMaxIovecs = 1024;
+
+// WASI constants and struct layouts (wasi_snapshot_preview1.witx).
+namespace layout {
+inline constexpr uint8_t kFiletypeUnknown = 0, kFiletypeCharDevice = 2, kFiletypeDirectory = 3,
+                         kFiletypeRegular = 4;
+inline constexpr uint16_t kOflagCreat = 1, kOflagDirectory = 2, kOflagExcl = 4, kOflagTrunc = 8;
+inline constexpr uint16_t kFdflagAppend = 1;
+inline constexpr uint64_t kRightFdRead = 1ull << 1, kRightFdSeek = 1ull << 2, kRightFdTell = 1ull << 5,
+                          kRightFdWrite = 1ull << 6;
+inline constexpr uint64_t kAllRights = (1ull << 30) - 1;
+inline constexpr uint32_t kFilestatSize = 64, kFdstatSize = 24, kDirentHeader = 24, kIovecSize = 8;
+inline constexpr uint32_t kSubscriptionSize = 48, kEventSize = 32;
+}  // namespace layout
+
+uint8_t filetype_of(vfs::Kind k);
+/// Writes a WASI filestat for `st` at guest address `addr`.
+Errno store_filestat(rt::GuestMemory& m, uint32_t addr, const vfs::Stat& st, uint8_t filetype);
+/// Copies a guest path out and checks it (length, no NUL).
+Errno read_path(const rt::GuestMemory& m, uint32_t ptr, uint32_t len, std::string& out);
+
+}  // namespace pycell::wasi
