@@ -167,6 +167,18 @@ void guest_entry() {
   // uc_link returns to the caller context.
 }
 
+// Kept apart from call_guest: getcontext/swapcontext "return twice", so no
+// caller locals should live across them.
+[[gnu::noinline]] void run_on(const Stack& stack, CallFrame& frame) {
+  ucontext_t guest{};
+  getcontext(&guest);
+  guest.uc_stack.ss_sp = stack.base + kGuardBytes;
+  guest.uc_stack.ss_size = stack.bytes;
+  guest.uc_link = &frame.caller;
+  makecontext(&guest, guest_entry, 0);
+  swapcontext(&frame.caller, &guest);
+}
+
 }  // namespace
 
 void raise_trap(TrapCode code) {
@@ -207,13 +219,7 @@ int call_guest(void (*fn)(void*), void* arg, uint64_t stack_bytes, const GuestMe
   CallFrame frame{fn, arg, 0, {}};
   CallFrame* saved_frame = t_frame;
   t_frame = &frame;
-  ucontext_t guest{};
-  getcontext(&guest);
-  guest.uc_stack.ss_sp = stack.base + kGuardBytes;
-  guest.uc_stack.ss_size = stack.bytes;
-  guest.uc_link = &frame.caller;
-  makecontext(&guest, guest_entry, 0);
-  swapcontext(&frame.caller, &guest);
+  run_on(stack, frame);
 
   t_frame = saved_frame;
   t_state = saved;

@@ -94,11 +94,10 @@ int main(int argc, char** argv) {
       "Exit status: 0 success; 1 uncaught Python exception (traceback on stderr);\n"
       "n for sys.exit(n); 2 usage error; 125 pycell error or guest trap.");
 
-  std::string code;
-  bool from_stdin = false;
+  std::string code, input;
   auto* exec = app.add_subcommand("exec", "Run code given with -c, or read from stdin with '-'");
   auto* code_opt = exec->add_option("-c,--code", code, "Python source to run");
-  exec->add_flag("-", from_stdin, "Read the source from standard input");
+  exec->add_option("input", input, "'-' to read the source from standard input");
   exec->footer("Examples:\n  pycell exec -c 'print(sum(range(100)))'\n  echo 'print(1)' | pycell exec -");
 
   std::string file;
@@ -119,6 +118,11 @@ int main(int argc, char** argv) {
   pycell::ExecOptions options;
   options.mode = pycell::ExecOptions::Mode::kScript;
   if (*exec) {
+    const bool from_stdin = input == "-";
+    if (!input.empty() && !from_stdin) {
+      std::fprintf(stderr, "pycell exec: unexpected '%s' (to run a file: pycell run FILE)\n", input.c_str());
+      return kExitUsage;
+    }
     if (from_stdin == (code_opt->count() > 0)) {
       std::fprintf(stderr, "pycell exec: give exactly one of -c CODE or -\n");
       return kExitUsage;
