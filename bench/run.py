@@ -10,7 +10,6 @@ succeeded and every runtime printed the same checksum.
 
 import argparse
 import datetime
-import glob
 import os
 import platform
 import shutil
@@ -55,33 +54,33 @@ class Result:
     mismatch: bool = False
 
 
-def cpython_build_root():
-    cache = Path(os.environ.get("PYCELL_CACHE") or Path.home() / ".cache" / "pycell")
-    roots = sorted(glob.glob(str(cache / "cpython-3.13.5-*")))
-    # Several hashes can coexist after a pin change; the newest build is the one in use.
-    roots.sort(key=lambda p: os.path.getmtime(p), reverse=True)
-    return (Path(roots[0]) if roots else None), cache
+def cpython_builds():
+    """(src, native build dir, wasi build dir) of the pinned CPython, from the
+    project's own build script (instant when already built), or None."""
+    script = BENCH_DIR.parent / "guest" / "build-cpython.sh"
+    out = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+    if out.returncode != 0:
+        return None
+    return [Path(p) for p in out.stdout.split()]
 
 
-def find_native():
-    root, cache = cpython_build_root()
-    exe = root / "native" / "python" if root else None
+def find_native(builds):
+    exe = builds[1] / "python" if builds else None
     if not exe or not os.access(exe, os.X_OK):
-        return Runtime("native", missing=f"no {cache}/cpython-3.13.5-*/native/python")
+        return Runtime("native", missing="native build-python not built (guest/build-cpython.sh)")
     # -I -S: no user site, env vars or site-packages, so only the interpreter is measured.
     return Runtime("native", prefix=[str(exe), "-I", "-S"], describe=str(exe),
                    code_args=["-c"])
 
 
-def find_node_wasi(node):
-    root, cache = cpython_build_root()
-    wasm = root / "wasi" / "python.wasm" if root else None
+def find_node_wasi(node, builds):
+    wasm = builds[2] / "python.wasm" if builds else None
     if not wasm or not wasm.is_file():
-        return Runtime("node-wasi", missing=f"no {cache}/cpython-3.13.5-*/wasi/python.wasm")
+        return Runtime("node-wasi", missing="python.wasm not built (guest/build-cpython.sh)")
     node_exe = shutil.which(node)
     if not node_exe:
         return Runtime("node-wasi", missing=f"no {node} on PATH")
-    src, build = (root / "src").resolve(), (root / "wasi").resolve()
+    src, build = builds[0].resolve(), builds[2].resolve()
     # Source tree (Lib), build tree (_sysconfigdata, pybuilddir.txt) and bench files are all
     # preopened at their host paths. The absolute argv[0] lets CPython's getpath find the
     # build tree and, through its VPATH, the source Lib, exactly as native/python does.
@@ -281,7 +280,8 @@ def main():
     if unknown or not names:
         ap.error(f"unknown runtime(s) {unknown}; choose from {list(ALL_RUNTIMES)}")
 
-    finders = {"native": find_native, "node-wasi": lambda: find_node_wasi(args.node),
+    builds = cpython_builds()
+    finders = {"native": lambda: find_native(builds), "node-wasi": lambda: find_node_wasi(args.node, builds),
                "pycell": lambda: find_pycell(args.pycell)}
     runtimes = [finders[n]() for n in names]
     for rt in runtimes:

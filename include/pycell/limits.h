@@ -13,10 +13,11 @@ struct Limits {
   /// Cap on captured stdout and on captured stderr, each, in bytes. Output past
   /// it is dropped, a marker is appended and the truncation flag is set.
   uint64_t output_bytes = 1ull << 20;
-  /// Native stack for guest code in bytes. Deep C recursion in the interpreter
-  /// traps (stack exhausted) past it instead of crashing the host. Virtual: only
-  /// touched pages cost memory.
-  uint64_t native_stack_bytes = 256ull << 20;
+  /// Native stack for guest code in bytes (minimum 512 KiB). Running out is a
+  /// stack_exhausted trap, never a host crash. CPython's own C recursion limit
+  /// (5000 levels on WASI) needs about 0.8 MiB, so the default leaves a 20x
+  /// margin and Python code sees RecursionError. Virtual: only touched pages cost.
+  uint64_t native_stack_bytes = 16ull << 20;
   /// Bytes the private /tmp may hold. Past it writes fail with ENOSPC (OSError
   /// in Python). It is host RAM, so keep it near what a job needs.
   uint64_t tmp_bytes = 64ull << 20;

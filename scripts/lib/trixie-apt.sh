@@ -6,6 +6,7 @@
 _pins=(
   "wasi-libc      0.0~git20241209.574b88d-2        b7716260051d289248b7667f81fa2792c125d888ff51da3fa09c6272cc0bd11d"
   "python3.13     3.13.5-2+deb13u5                 93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
+  "zlib           1:1.3.dfsg+really1.3.1-1         60dd315c07f616887caa029408308a018ace66e3d142726a97db164b3b8f69fb"
 )
 
 PYCELL_CACHE=${PYCELL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pycell}
@@ -61,15 +62,18 @@ trixie_download() {
   _verify "$f" "$1" && echo "$f"
 }
 
+# upstream_version VERSION -> the version without epoch and Debian revision
+upstream_version() { local v=${1#*:}; echo "${v%-*}"; }
+
 # trixie_orig_tarball SOURCE -> prints the path of the verified upstream tarball
 trixie_orig_tarball() {
-  local dir="$PYCELL_CACHE/downloads" ver f
-  ver=$(pin_version "$1"); mkdir -p "$dir"
-  f=$(ls "$dir/$1_${ver%%-*}.orig.tar."* 2>/dev/null | grep -v '\.asc$' | head -1 || true)
+  local dir="$PYCELL_CACHE/downloads" ver up f
+  ver=$(pin_version "$1"); up=$(upstream_version "$ver"); mkdir -p "$dir"
+  f=$(ls "$dir/$1_$up.orig.tar."* 2>/dev/null | grep -v '\.asc$' | head -1 || true)
   if [ -z "$f" ]; then
     _apt_prepare
     (cd "$dir" && apt-get $(_apt_opts) source --download-only -qq "$1=$ver" >&2)
-    f=$(ls "$dir/$1_${ver%%-*}.orig.tar."* | grep -v '\.asc$' | head -1)
+    f=$(ls "$dir/$1_$up.orig.tar."* | grep -v '\.asc$' | head -1)
   fi
   _verify "$f" "$1" && echo "$f"
 }

@@ -1,0 +1,50 @@
+// Shared helpers for tests that run Python: one Engine per test binary.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "pycell/engine.h"
+#include "pycell/session.h"
+
+namespace pycell::testing {
+
+/// The Engine over the build tree's stdlib image, created on first use.
+inline const Engine& test_engine() {
+  static const Engine engine = [] {
+    EngineConfig c;
+    c.stdlib_image = PYCELL_TEST_STDLIB;
+    auto e = Engine::create(std::move(c));
+    if (!e) {
+      ADD_FAILURE() << "Engine::create: " << e.error().message();
+      std::abort();
+    }
+    return std::move(*e);
+  }();
+  return engine;
+}
+
+inline Session new_session(SessionConfig config = {}) {
+  auto s = Session::create(test_engine(), std::move(config));
+  if (!s) {
+    ADD_FAILURE() << "Session::create: " << s.error().message();
+    std::abort();
+  }
+  return std::move(*s);
+}
+
+/// Runs `code` in a fresh session (script mode) and returns the result.
+inline ExecResult run_fresh(const std::string& code, SessionConfig config = {}) {
+  Session s = new_session(std::move(config));
+  ExecOptions o;
+  o.mode = ExecOptions::Mode::kScript;
+  auto r = s.exec(code, o);
+  if (!r) {
+    ADD_FAILURE() << "exec: " << r.error().message();
+    return {};
+  }
+  return std::move(*r);
+}
+
+}  // namespace pycell::testing

@@ -1,0 +1,175 @@
+// Session: results, persistence, and the outcomes of exceptions, exits and traps.
+#include "pycell/session.h"
+
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace pycell {
+namespace {
+
+using testing::new_session;
+
+ExecResult exec_ok(Session& s, const std::string& code, ExecOptions o = {}) {
+  auto r = s.exec(code, o);
+  EXPECT_TRUE(r) << (r ? "" : r.error().message());
+  return r ? std::move(*r) : ExecResult{};
+}
+
+TEST(Session, StatePersistsAcrossExecCalls) {
+  Session s = new_session();
+  exec_ok(s, "x = 40\nimport json");
+  ExecResult r = exec_ok(s, "x + 2");
+  EXPECT_EQ(r.exit_reason, ExitReason::kOk);
+  EXPECT_EQ(r.value_repr, "42");
+}
+
+TEST(Session, TrailingExpressionValueAndJson) {
+  Session s = new_session();
+  ExecOptions o;
+  o.want_json = true;
+  ExecResult r = exec_ok(s, "{'a': [1, 2.5, None, True]}", o);
+  EXPECT_EQ(r.value_repr, "{'a': [1, 2.5, None, True]}");
+  EXPECT_EQ(r.value_json, R"({"a": [1, 2.5, null, true]})");
+  r = exec_ok(s, "object()", o);
+  EXPECT_TRUE(r.value_repr.has_value());
+  EXPECT_FALSE(r.value_json.has_value());  // not serializable
+  r = exec_ok(s, "None", o);
+  EXPECT_FALSE(r.value_repr.has_value());
+}
+
+TEST(Session, StdoutAndStderrAreCapturedSeparately) {
+  Session s = new_session();
+  ExecResult r = exec_ok(s, "import sys\nprint('out')\nprint('err', file=sys.stderr)");
+  EXPECT_EQ(r.stdout_text, "out\n");
+  EXPECT_EQ(r.stderr_text, "err\n");
+}
+
+TEST(Session, OutputIsStreamedAsItIsWritten) {
+  Session s = new_session();
+  std::string seen;
+  ExecOptions o;
+  o.on_output = [&](Stream st, std::string_view b) { seen += (st == Stream::kStdout ? "o:" : "e:") + std::string(b); };
+  exec_ok(s, "import sys\nprint('a')\nsys.stderr.write('b')", o);
+  EXPECT_EQ(seen, "o:ao:\ne:b");  // print() writes the text and the newline separately
+}
+
+TEST(Session, UncaughtExceptionIsStructured) {
+  Session s = new_session();
+  ExecOptions o;
+  o.filename = "job.py";
+  ExecResult r = exec_ok(s, "def f(x):\n    return 1 / x\nf(0)\n", o);
+  EXPECT_EQ(r.exit_reason, ExitReason::kException);
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->type, "ZeroDivisionError");
+  EXPECT_EQ(r.error->message, "division by zero");
+  ASSERT_EQ(r.error->frames.size(), 2u);
+  EXPECT_EQ(r.error->frames[0].file, "job.py");
+  EXPECT_EQ(r.error->frames[0].line, 3);
+  EXPECT_EQ(r.error->frames[1].function, "f");
+  EXPECT_EQ(r.error->frames[1].source, "return 1 / x");
+  EXPECT_NE(r.stderr_text.find("ZeroDivisionError: division by zero"), std::string::npos);
+  // The session stays usable after an exception.
+  EXPECT_EQ(exec_ok(s, "1 + 1").value_repr, "2");
+}
+
+TEST(Session, ModuleQualifiedExceptionType) {
+  Session s = new_session();
+  ExecResult r = exec_ok(s, "import json\njson.loads('{')");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->type, "json.decoder.JSONDecodeError");
+}
+
+TEST(Session, SystemExitGivesTheExitCode) {
+  Session s = new_session();
+  ExecResult r = exec_ok(s, "import sys\nsys.exit(3)");
+  EXPECT_EQ(r.exit_reason, ExitReason::kExit);
+  EXPECT_EQ(r.exit_code, 3);
+  r = exec_ok(s, "raise SystemExit('bye')");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.stderr_text, "bye\n");
+  r = exec_ok(s, "exit()");
+  EXPECT_EQ(r.exit_reason, ExitReason::kExit);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(exec_ok(s, "'still alive'").value_repr, "'still alive'");
+}
+
+TEST(Session, ProcExitEndsTheSession) {
+  Session s = new_session();
+  ExecResult r = exec_ok(s, "import os\nos._exit(9)");
+  EXPECT_EQ(r.exit_reason, ExitReason::kExit);
+  EXPECT_EQ(r.exit_code, 9);
+  auto again = s.exec("1");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kUnavailable);
+}
+
+TEST(Session, ScriptModeSetsArgvAndReportsNoValue) {
+  Session s = new_session();
+  ExecOptions o;
+  o.mode = ExecOptions::Mode::kScript;
+  o.argv = {"prog.py", "--flag"};
+  ExecResult r = exec_ok(s, "import sys\nprint(sys.argv)\n42", o);
+  EXPECT_EQ(r.stdout_text, "['prog.py', '--flag']\n");
+  EXPECT_FALSE(r.value_repr);
+}
+
+TEST(Session, SyntaxErrorIsAnException) {
+  Session s = new_session();
+  ExecResult r = exec_ok(s, "def (");
+  EXPECT_EQ(r.exit_reason, ExitReason::kException);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->type, "SyntaxError");
+}
+
+TEST(Session, MemoryCapRaisesMemoryErrorAndSessionSurvives) {
+  SessionConfig c;
+  c.limits.memory_bytes = 64ull << 20;
+  Session s = new_session(c);
+  ExecResult r = exec_ok(s, "b = bytearray(200 * 1024 * 1024)");
+  EXPECT_EQ(r.exit_reason, ExitReason::kException);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->type, "MemoryError");
+  EXPECT_LE(r.peak_memory, 64ull << 20);
+  EXPECT_EQ(exec_ok(s, "len(bytearray(1024))").value_repr, "1024");
+}
+
+TEST(Session, DeepPythonRecursionIsRecursionError) {
+  Session s = new_session();
+  ExecResult r = exec_ok(s, "def f(): f()\nf()");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->type, "RecursionError");
+}
+
+TEST(Session, NativeStackExhaustionTrapsCleanly) {
+  SessionConfig c;
+  c.limits.native_stack_bytes = 512 << 10;  // below the ~0.8 MiB CPython's C recursion limit needs
+  Session s = new_session(c);
+  // Nested containers recurse in C (repr), below Python's recursion check.
+  ExecResult r = exec_ok(s, "x = []\nfor _ in range(100000): x = [x]\nrepr(x)");
+  EXPECT_EQ(r.exit_reason, ExitReason::kTrap);
+  EXPECT_EQ(r.trap, TrapKind::kStackExhausted);
+  auto again = s.exec("1");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kUnavailable);
+}
+
+TEST(Session, DeepCRecursionWithDefaultStackIsRecursionError) {
+  // The default native stack is sized so CPython's own C recursion limit fires first.
+  Session s = new_session();
+  ExecResult r = exec_ok(s, "x = []\nfor _ in range(100000): x = [x]\nrepr(x)");
+  ASSERT_TRUE(r.error) << to_string(r.exit_reason);
+  EXPECT_EQ(r.error->type, "RecursionError");
+}
+
+TEST(Session, SessionsDoNotShareVariables) {
+  Session a = new_session();
+  Session b = new_session();
+  exec_ok(a, "secret = 'a-only'");
+  ExecResult r = exec_ok(b, "'secret' in globals()");
+  EXPECT_EQ(r.value_repr, "False");
+}
+
+}  // namespace
+}  // namespace pycell
