@@ -6,10 +6,17 @@
 #   native: wasm2c translation, compiled once to pycell_guest.o (+ header)
 #   stdlib: stdlib.tar (read-only stdlib image), stdlib-tests.tar (compat only)
 # Prints a directory holding links to all of them (PYCELL_GUEST_DIR for CMake).
+# --no-fuel skips the fuel instrumentation (only for measuring its overhead).
 set -euo pipefail
+fuel=1
+[ "${1:-}" = "--no-fuel" ] && fuel=0
 here=$(cd "$(dirname "$0")" && pwd)
 export PATH=/usr/lib/llvm-19/bin:$PATH
 PYCELL_CACHE=${PYCELL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pycell}
+# One guest build at a time per cache: stages delete their temp dirs on start.
+mkdir -p "$PYCELL_CACHE"
+exec 9>"$PYCELL_CACHE/.build-guest.lock"
+flock 9
 
 read -r src native wasi <<<"$(bash "$here/build-cpython.sh")"
 hash() { sha256sum | cut -c1-16; }
@@ -52,6 +59,27 @@ link_key=$( { echo "$src $wasi $wasm_cflags $wasm_ldflags"; clang --version | he
 link_dir="$PYCELL_CACHE/guest-link-$link_key"
 stage "$link_dir" link
 
+# --- fuel ---------------------------------------------------------------------
+# tools/fuel rewrites the module so every loop header counts fuel (see fuel.cc).
+fuel_tool_key=$( { cat "$here/../tools/fuel/fuel.cc"; dpkg-query -W -f='${Version}' wabt; g++ --version | head -1; } | hash)
+fuel_tool="$PYCELL_CACHE/tools/pycell-fuel-$fuel_tool_key"
+if [ ! -x "$fuel_tool" ]; then
+  mkdir -p "$PYCELL_CACHE/tools"
+  g++ -std=c++17 -O2 "$here/../tools/fuel/fuel.cc" -o "$fuel_tool.tmp" -lwabt && mv "$fuel_tool.tmp" "$fuel_tool"
+fi
+instrument() {
+  echo "build-guest: instrumenting loops with fuel checks" >&2
+  "$fuel_tool" "$link_dir/pycell.wasm" "$1/pycell.wasm" pycell_fuel_exhausted
+  cp "$link_dir/pycell_guest_info.h" "$1/"
+  echo '#define PYCELL_GUEST_FUEL 1' >> "$1/pycell_guest_info.h"
+}
+if [ "$fuel" = 1 ]; then
+  wasm_dir="$PYCELL_CACHE/guest-fuel-$( { echo "$link_key"; echo "$fuel_tool_key"; } | hash)"
+  stage "$wasm_dir" instrument
+else
+  wasm_dir="$link_dir"
+fi
+
 # --- native -------------------------------------------------------------------
 # wasm2c requires these when optimizing: no sibling calls, IEEE rounding and
 # signaling NaNs preserved. -O2: -O3 costs far more compile time for no gain here.
@@ -59,14 +87,14 @@ native_cflags="-O2 -fPIC -fno-optimize-sibling-calls -frounding-math -fsignaling
 translate() {
   local tmp=$1
   echo "build-guest: wasm2c" >&2
-  wasm2c "$link_dir/pycell.wasm" -n pycell -o "$tmp/pycell_guest.c"
+  wasm2c "$wasm_dir/pycell.wasm" -n pycell -o "$tmp/pycell_guest.c"
   echo "build-guest: compiling the translated guest (a few minutes, one core)" >&2
   local t0=$SECONDS
   cc $native_cflags -c "$tmp/pycell_guest.c" -o "$tmp/pycell_guest.o"
   echo "build-guest: compiled in $((SECONDS - t0)) s" >&2
   rm "$tmp/pycell_guest.c"  # 65 MB, reproducible from pycell.wasm
 }
-native_key=$( { sha256sum < "$link_dir/pycell.wasm"; wasm2c --version; cc --version | head -1;
+native_key=$( { sha256sum < "$wasm_dir/pycell.wasm"; wasm2c --version; cc --version | head -1;
                 echo "$native_cflags"; sha256sum < /usr/include/wasm-rt.h; } | hash)
 native_dir="$PYCELL_CACHE/guest-native-$native_key"
 stage "$native_dir" translate
@@ -83,10 +111,13 @@ stdlib_dir="$PYCELL_CACHE/guest-stdlib-$stdlib_key"
 stage "$stdlib_dir" pack
 
 # --- the combined view --------------------------------------------------------
-out="$PYCELL_CACHE/guest-$( echo "$link_key $native_key $stdlib_key" | hash)"
+out="$PYCELL_CACHE/guest-$( echo "$wasm_dir $native_key $stdlib_key" | hash)"
 if [ ! -d "$out" ]; then
   mkdir -p "$out.tmp"
-  ln -sf "$link_dir/pycell.wasm" "$link_dir/pycell_guest_info.h" "$out.tmp/"
+  ln -sf "$wasm_dir/pycell.wasm" "$out.tmp/"
+  # Snapshots name the exact guest they hold the state of.
+  { cat "$wasm_dir/pycell_guest_info.h"
+    echo "#define PYCELL_GUEST_BUILD_ID \"$(sha256sum < "$wasm_dir/pycell.wasm" | cut -c1-64)\""; } > "$out.tmp/pycell_guest_info.h"
   ln -sf "$native_dir/pycell_guest.o" "$native_dir/pycell_guest.h" "$out.tmp/"
   ln -sf "$stdlib_dir/stdlib.tar" "$stdlib_dir/stdlib-tests.tar" "$out.tmp/"
   mv "$out.tmp" "$out"

@@ -17,7 +17,7 @@ from importlib._bootstrap_external import _code_to_hash_pyc
 GUEST_ROOT = "/usr/local/lib/python3.13"
 # Not useful without a GUI, pip or a terminal, or too large for what they give.
 EXCLUDE_TOP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "turtle.py",
-               "site-packages", "venv", "__pycache__"}
+               "site-packages", "__pycache__"}
 
 
 def walk(root, rel_top=""):

@@ -1,20 +1,32 @@
-"""Guest-side runner: executes one request in the session's __main__ and reports the outcome.
+"""Guest-side runner: prepares one request for the session's __main__ and reports its outcome.
 
-The host calls run() through the C shim; everything the host learns about a run
-comes back as the JSON document this returns (stdout/stderr travel separately
-through WASI fd_write).
+The C shim calls prepare(), evaluates the code objects itself (so no runner frame
+sits under user code), then calls finish() with the exception or value.
+Everything the host learns about a run comes back as the JSON document finish()
+returns (stdout/stderr travel separately through WASI fd_write).
 """
 import ast
+import atexit
 import json
 import linecache
+import signal
 import sys
 import traceback
 
 SCRIPT = 1       # run as a whole program (python FILE): no trailing-expression value
 WANT_JSON = 2    # also encode the trailing value as JSON when it is serializable
+RUN_ATEXIT = 4   # the program is over: run atexit handlers, as interpreter exit would
 
 _main = sys.modules["__main__"]
 _cell_counter = 0
+
+
+def _soft_stop(signum, frame):
+    # The host trips SIGINT when the run's time is up (guest/shim/shim.c).
+    raise TimeoutError("pycell: time limit reached")
+
+
+signal.signal(signal.SIGINT, _soft_stop)
 
 
 def _compile_cell(source, filename):
@@ -22,8 +34,9 @@ def _compile_cell(source, filename):
     tree = ast.parse(source, filename, "exec")
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
-        return (compile(tree, filename, "exec"), compile(last, filename, "eval"))
-    return compile(tree, filename, "exec"), None
+        return (compile(tree, filename, "exec", dont_inherit=True),
+                compile(last, filename, "eval", dont_inherit=True))
+    return compile(tree, filename, "exec", dont_inherit=True), None
 
 
 def _remember_source(source, filename):
@@ -41,7 +54,7 @@ def _frames(tb):
 
 
 def _user_tb(exc):
-    # Drop the runner's own frames so tracebacks start at the user's code.
+    # A SyntaxError raised while compiling carries the runner's frames: drop them.
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
@@ -58,53 +71,62 @@ def _exit_code(exc):
     return 1
 
 
-def run(code, meta, flags):
+def prepare(code, meta, flags):
+    """Compiles a request; returns (globals, body, trailing_expr_or_None)."""
     global _cell_counter
-    result = {"exit_reason": "ok", "exit_code": 0}
     info = json.loads(meta) if meta else {}
     try:
         source = code.decode("utf-8")
     except UnicodeDecodeError as e:
-        source = None
+        raise SyntaxError(f"source is not valid UTF-8: {e}") from None
+    if "filename" in info:
+        filename = info["filename"]
+    else:
+        _cell_counter += 1
+        filename = f"<cell-{_cell_counter}>"
+    if "argv" in info:
+        sys.argv = list(info["argv"])
+    g = _main.__dict__
+    _remember_source(source, filename)
+    if flags & SCRIPT:
+        g["__file__"] = filename
+        return g, compile(source, filename, "exec", dont_inherit=True), None
+    body, expr = _compile_cell(source, filename)
+    return g, body, expr
+
+
+def finish(exc, value, flags):
+    """Reports a run: `exc` is what it raised (or None), `value` its trailing value."""
+    result = {"exit_reason": "ok", "exit_code": 0}
+    if isinstance(exc, SystemExit):
+        result.update(exit_reason="exit", exit_code=_exit_code(exc))
+    elif exc is not None:
+        tb = _user_tb(exc)
+        traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
         result.update(exit_reason="exception", exit_code=1, error={
-            "type": "SyntaxError", "message": f"source is not valid UTF-8: {e}", "frames": []})
-        print(f"SyntaxError: source is not valid UTF-8: {e}", file=sys.stderr)
-    if source is not None:
-        if "filename" in info:
-            filename = info["filename"]
-        else:
-            _cell_counter += 1
-            filename = f"<cell-{_cell_counter}>"
-        if "argv" in info:
-            sys.argv = list(info["argv"])
-        g = _main.__dict__
-        try:
-            _remember_source(source, filename)
-            if flags & SCRIPT:
-                g["__file__"] = filename
-                exec(compile(source, filename, "exec"), g)
-            else:
-                body, expr = _compile_cell(source, filename)
-                exec(body, g)
-                if expr is not None:
-                    value = eval(expr, g)
-                    if value is not None:
-                        _describe_value(value, flags, result)
-        except SystemExit as e:
-            result.update(exit_reason="exit", exit_code=_exit_code(e))
-        except BaseException as e:
-            tb = _user_tb(e)
-            traceback.print_exception(type(e), e, tb, file=sys.stderr)
-            result.update(exit_reason="exception", exit_code=1, error={
-                "type": type(e).__qualname__ if type(e).__module__ == "builtins"
-                        else f"{type(e).__module__}.{type(e).__qualname__}",
-                "message": _safe_str(e), "frames": _frames(tb)})
+            "type": type(exc).__qualname__ if type(exc).__module__ == "builtins"
+                    else f"{type(exc).__module__}.{type(exc).__qualname__}",
+            "message": _safe_str(exc), "frames": _frames(tb)})
+    elif value is not None:
+        _describe_value(value, flags, result)
+    if flags & RUN_ATEXIT:
+        atexit._run_exitfuncs()  # reports a failing handler itself, like exit does
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except Exception:
             pass
     return json.dumps(result).encode()
+
+
+def set_environ(pairs):
+    """Makes os.environ exactly `pairs` ("NAME=value"): a session started from a
+    snapshot inherits the snapshot maker's environment otherwise."""
+    import os
+    os.environ.clear()
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        os.environ[name] = value
 
 
 def _safe_str(obj):

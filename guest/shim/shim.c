@@ -1,6 +1,7 @@
 /* Guest shim: the reactor entry points the host calls (init once, exec many, alloc/free). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -10,11 +11,31 @@
 /* Where the host's read-only stdlib image is mounted inside the guest. */
 #define STDLIB_DIR L"/usr/local/lib/python3.13"
 
-static PyObject *g_run;      /* _pycell.run */
+static PyObject *g_prepare;  /* _pycell.prepare */
+static PyObject *g_finish;   /* _pycell.finish */
 static PyObject *g_result;   /* bytes of the last result, kept alive until the next exec */
 
 /* The host reads the last result through this fixed record: {pointer, length}. */
 static struct { uint32_t ptr, len; } g_result_view;
+
+/* The host's answer when a fuel slice runs out: the next slice, or its
+ * negation to ask for a soft stop. It may also trap (hard stop, no fuel left). */
+__attribute__((import_module("pycell_host"), import_name("fuel_refill")))
+int64_t pycell_host_fuel_refill(void);
+
+/* Called by the loop headers tools/fuel instruments, with no fuel left. A soft
+ * stop trips SIGINT's Python handler (installed by _pycell), which raises
+ * TimeoutError at the next bytecode boundary; the C code running now (a regex,
+ * a big-int multiply) is not interrupted, so the host follows up with a hard
+ * stop if the run does not end within its grace period. */
+EXPORT(pycell_fuel_exhausted) int64_t pycell_fuel_exhausted(void) {
+  int64_t slice = pycell_host_fuel_refill();
+  if (slice < 0) {
+    PyErr_SetInterruptEx(SIGINT);
+    slice = -slice;
+  }
+  return slice;
+}
 
 EXPORT(pycell_alloc) void *pycell_alloc(uint32_t size) { return malloc(size ? size : 1); }
 EXPORT(pycell_free) void pycell_free(void *p) { free(p); }
@@ -41,6 +62,9 @@ EXPORT(pycell_init) int pycell_init(void) {
   c.parse_argv = 0;
   c.module_search_paths_set = 1;
   st = PyWideStringList_Append(&c.module_search_paths, STDLIB_DIR);
+  /* Set explicitly: with module_search_paths_set, CPython would leave it None
+   * (no sys._stdlib_dir, no __file__ on frozen stdlib modules). */
+  if (!PyStatus_Exception(st)) st = PyConfig_SetString(&c, &c.stdlib_dir, STDLIB_DIR);
   if (!PyStatus_Exception(st)) st = PyConfig_SetString(&c, &c.program_name, L"python3.13");
   if (!PyStatus_Exception(st)) st = PyConfig_SetString(&c, &c.home, L"/usr/local");
   if (!PyStatus_Exception(st)) st = Py_InitializeFromConfig(&c);
@@ -52,21 +76,41 @@ EXPORT(pycell_init) int pycell_init(void) {
 
   PyObject *mod = PyImport_ImportModule("_pycell");
   if (!mod) { PyErr_Print(); return 2; }
-  g_run = PyObject_GetAttrString(mod, "run");
+  g_prepare = PyObject_GetAttrString(mod, "prepare");
+  g_finish = PyObject_GetAttrString(mod, "finish");
   Py_DECREF(mod);
-  if (!g_run) { PyErr_Print(); return 3; }
+  if (!g_prepare || !g_finish) { PyErr_Print(); return 3; }
   return 0;
 }
 
 /* Runs one request. code/meta are guest buffers the host filled; meta is a JSON
- * object with optional filename/argv (may be empty). Returns the address of the
- * {ptr,len} view of the JSON result, or 0 if the runner itself failed. */
+ * object with optional filename/argv (may be empty). The user's code is
+ * evaluated here, from C, so no runner frame sits beneath it (sys._getframe,
+ * inspect.stack and tracebacks see only the user's frames). Returns the address
+ * of the {ptr,len} view of the JSON result, or 0 if the runner itself failed. */
 EXPORT(pycell_exec) void *pycell_exec(const char *code, uint32_t code_len,
                                       const char *meta, uint32_t meta_len, uint32_t flags) {
   Py_CLEAR(g_result);
   g_result_view.ptr = g_result_view.len = 0;
-  PyObject *r = PyObject_CallFunction(g_run, "y#y#I", code, (Py_ssize_t)code_len,
-                                      meta, (Py_ssize_t)meta_len, flags);
+  PyObject *value = NULL;
+  /* prepare -> (globals, body, expr-or-None), or raises (e.g. SyntaxError). */
+  PyObject *prep = PyObject_CallFunction(g_prepare, "y#y#I", code, (Py_ssize_t)code_len,
+                                         meta, (Py_ssize_t)meta_len, flags);
+  if (prep) {
+    PyObject *globals = PyTuple_GET_ITEM(prep, 0), *body = PyTuple_GET_ITEM(prep, 1),
+             *expr = PyTuple_GET_ITEM(prep, 2);
+    PyObject *r = PyEval_EvalCode(body, globals, globals);
+    if (r) {
+      Py_DECREF(r);
+      if (expr != Py_None) value = PyEval_EvalCode(expr, globals, globals);
+    }
+    Py_DECREF(prep);
+  }
+  PyObject *exc = PyErr_GetRaisedException();
+  PyObject *r = PyObject_CallFunction(g_finish, "OOI", exc ? exc : Py_None,
+                                      value ? value : Py_None, flags);
+  Py_XDECREF(exc);
+  Py_XDECREF(value);
   if (!r || !PyBytes_Check(r)) {
     Py_XDECREF(r);
     PyErr_Print();

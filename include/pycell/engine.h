@@ -17,6 +17,16 @@ struct EngineConfig {
   /// Further read-only images overlaid on the stdlib directory (e.g. CPython's
   /// test package for the compatibility suite). Later entries win.
   std::vector<std::string> extra_images;
+  /// Start one interpreter now, import `preload`, and snapshot it, so every
+  /// session starts from that snapshot instead of a CPython start-up.
+  bool preinit = true;
+  /// Modules imported into the pre-initialized snapshot: imports are then free
+  /// in every session. Modules that seed per-process state (random, tempfile,
+  /// uuid) are left out, since every session would share that state.
+  std::vector<std::string> preload = {"json", "re", "collections", "datetime", "math", "itertools",
+                                      "functools", "dataclasses", "typing", "textwrap", "string", "decimal",
+                                      "fractions", "statistics", "base64", "hashlib", "csv", "io", "enum",
+                                      "traceback", "pathlib", "heapq", "bisect", "copy", "operator"};
 };
 
 struct EngineState;  // opaque
@@ -25,7 +35,8 @@ struct EngineState;  // opaque
 /// immutable after creation; copying an Engine shares the same state.
 class Engine {
  public:
-  /// Loads the images. Errors: kNotFound (no image), kCorrupt (bad image).
+  /// Loads the images and (by default) builds the pre-initialized snapshot.
+  /// Errors: kNotFound (no image), kCorrupt (bad image), kGuest (start-up failed).
   static Result<Engine> create(EngineConfig config);
 
   /// CPython version string of the guest, e.g. "3.13.5".

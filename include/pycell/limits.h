@@ -10,6 +10,18 @@ struct Limits {
   /// Cap on guest linear memory in bytes. Past it, memory.grow fails and Python
   /// raises MemoryError. Higher allows bigger data; each byte used is host RAM.
   uint64_t memory_bytes = 512ull << 20;
+  /// CPU budget per exec in fuel units (one per loop iteration in the
+  /// interpreter and in C code such as the regex engine: roughly one per
+  /// bytecode). Deterministic: the same code uses the same fuel on any machine.
+  /// Exhaustion stops the run (exit reason fuel). 0 means unlimited.
+  uint64_t fuel = 0;
+  /// Wall-clock limit per exec in milliseconds; 0 means none. At the limit
+  /// Python receives TimeoutError (soft stop: state is kept).
+  uint64_t timeout_ms = 30'000;
+  /// After the soft stop, how long the code may take to finish (e.g. while in
+  /// a long C call, or if it swallows TimeoutError) before the hard stop: the
+  /// run traps and the session rolls back to its last committed state.
+  uint64_t grace_ms = 1'000;
   /// Cap on captured stdout and on captured stderr, each, in bytes. Output past
   /// it is dropped, a marker is appended and the truncation flag is set.
   uint64_t output_bytes = 1ull << 20;

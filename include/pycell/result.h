@@ -18,7 +18,8 @@ enum class ExitReason {
   kTimeout,      ///< the wall-clock deadline passed
   kFuel,         ///< the CPU budget (fuel) ran out
   kMemory,       ///< guest memory hit its cap and the interpreter could not recover
-  kOutputLimit,  ///< output passed its cap and the run was stopped
+  kOutputLimit,  ///< output ran far past its cap and the run was stopped
+  kCancelled,    ///< Session::cancel() was called from another thread
   kTrap,         ///< the guest trapped (see ExecResult::trap)
 };
 
@@ -69,6 +70,11 @@ struct ExecResult {
   int exit_code = 0;
   TrapKind trap = TrapKind::kNone;
   std::chrono::nanoseconds wall_time{0};
+  /// Fuel consumed (see Limits::fuel); 0 in a guest built without fuel checks.
+  uint64_t fuel_used = 0;
+  /// The run left the interpreter in an unknown state, so the session was
+  /// rolled back to its committed snapshot (see Session).
+  bool rolled_back = false;
   /// Guest linear memory size at the end of the run, in bytes.
   uint64_t peak_memory = 0;
 };

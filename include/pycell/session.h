@@ -12,6 +12,7 @@
 #include "pycell/error.h"
 #include "pycell/limits.h"
 #include "pycell/result.h"
+#include "pycell/snapshot.h"
 
 namespace pycell {
 
@@ -37,6 +38,9 @@ struct ExecOptions {
   std::vector<std::string> argv;
   /// Also encode the trailing value as JSON when it is serializable.
   bool want_json = false;
+  /// The program ends with this run: call atexit handlers afterwards, as
+  /// interpreter exit would (the CLI's exec and run do).
+  bool run_atexit = false;
   /// Called on the calling thread as the guest writes, before capture limits
   /// apply. Borrowed for the duration of exec.
   std::function<void(Stream, std::string_view)> on_output;
@@ -46,15 +50,45 @@ struct SessionState;  // opaque
 
 /// One interpreter. Move-only; used by one thread at a time. State (variables,
 /// imports, files in /tmp) persists across exec calls.
+///
+/// Every session has a committed snapshot: the state it was created or
+/// restored from, or its last snapshot(). When a run ends in a way that leaves
+/// the interpreter in an unknown state (a trap, or a hard stop: timeout past
+/// the grace period, fuel, cancel, runaway output), the session rolls back to
+/// it and ExecResult::rolled_back is set.
 class Session {
  public:
-  /// Starts a fresh interpreter. Errors: kResourceExhausted, kGuest.
+  /// Starts a fresh interpreter from the engine's pre-initialized snapshot
+  /// (tens of microseconds), or cold if the engine has none.
+  /// Errors: kResourceExhausted, kGuest, kInvalidArgument (limits too small).
   static Result<Session> create(const Engine& engine, SessionConfig config);
+
+  /// Starts a session from `snapshot` (taken from any session of an engine of
+  /// the same build). Errors as create().
+  static Result<Session> create(const Engine& engine, const Snapshot& snapshot, SessionConfig config);
 
   /// Runs code. A Python exception, exit or trap is a normal ExecResult; an
   /// Error means the host could not run it (e.g. the session was closed by an
   /// earlier trap: kUnavailable).
   Result<ExecResult> exec(std::string_view code, const ExecOptions& options = {});
+
+  /// Captures the current state and makes it the committed state.
+  /// Errors: kUnavailable, kResourceExhausted.
+  Result<Snapshot> snapshot();
+
+  /// Replaces the whole state with `snapshot`, which becomes the committed state.
+  /// Errors: kInvalidArgument (it does not fit this session's limits).
+  Result<void> restore(const Snapshot& snapshot);
+
+  /// A new, independent session starting from this one's current state (same
+  /// config); the two share memory pages copy-on-write. This session's
+  /// committed state does not change.
+  Result<Session> fork();
+
+  /// Stops the exec running on another thread at its next check (well under
+  /// a millisecond of guest work); it ends with exit reason kCancelled. Safe to
+  /// call from any thread while the Session is alive.
+  void cancel();
 
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;
@@ -62,6 +96,7 @@ class Session {
 
  private:
   explicit Session(std::unique_ptr<SessionState> s);
+  friend struct SessionAccess;
   std::unique_ptr<SessionState> state_;
 };
 

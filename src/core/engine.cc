@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "core/engine_state.h"
+#include "core/session_access.h"
+#include "pycell/session.h"
 #include "rt/instance.h"
 #include "vfs/image_fs.h"
 
@@ -47,6 +49,29 @@ Result<Engine> Engine::create(EngineConfig config) {
   if (!tree) return tree.error();
   auto state = std::make_shared<EngineState>();
   state->stdlib = *tree;
+
+  // One cold start: its function table is every instance's template, and (if
+  // asked) its state after the preloads is where every session begins.
+  SessionConfig cold_config;
+  cold_config.limits.timeout_ms = 0;
+  auto cold = SessionAccess::create_cold(state, cold_config);
+  if (!cold) return cold.error();
+  state->table = SessionAccess::table(*cold);
+  if (config.preinit) {
+    std::string code;
+    for (const auto& m : config.preload) code += "import " + m + "\n";
+    ExecOptions o;
+    o.mode = ExecOptions::Mode::kScript;
+    o.filename = "<pycell-preload>";
+    auto r = cold->exec(code, o);
+    if (!r) return r.error();
+    if (r->exit_reason != ExitReason::kOk) {
+      return Error(ErrorCode::kGuest, "preloading modules failed: " + r->stderr_text);
+    }
+    auto snap = cold->snapshot();
+    if (!snap) return snap.error();
+    state->base = std::move(*snap);
+  }
   return Engine(std::move(state));
 }
 

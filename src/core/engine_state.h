@@ -2,7 +2,10 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
+#include "pycell/snapshot.h"
+#include "rt/instance.h"
 #include "vfs/vfs.h"
 
 namespace pycell {
@@ -10,6 +13,10 @@ namespace pycell {
 struct EngineState {
   /// The merged read-only stdlib tree, mounted at /usr/local/lib/python3.13.
   std::shared_ptr<vfs::Node> stdlib;
+  /// The function table every instance starts with (from the first instance).
+  std::shared_ptr<const rt::TableTemplate> table;
+  /// The pre-initialized interpreter sessions start from, if built.
+  std::optional<Snapshot> base;
 };
 
 }  // namespace pycell

@@ -12,6 +12,7 @@ std::string_view to_string(ExitReason r) {
     case ExitReason::kFuel: return "fuel";
     case ExitReason::kMemory: return "memory";
     case ExitReason::kOutputLimit: return "output_limit";
+    case ExitReason::kCancelled: return "cancelled";
     case ExitReason::kTrap: return "trap";
   }
   return "unknown";

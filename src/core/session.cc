@@ -1,10 +1,15 @@
-// Session: one guest instance with its memory, WASI context and private /tmp.
+// Session: one guest instance with its memory, budget, WASI context and /tmp;
+// created cold or from a snapshot, and rolled back to its committed snapshot
+// when a run leaves the interpreter in an unknown state.
 #include "pycell/session.h"
 
 #include <chrono>
 
 #include "core/engine_state.h"
 #include "core/guest_result.h"
+#include "core/session_access.h"
+#include "core/snapshot_state.h"
+#include "rt/budget.h"
 #include "rt/guest_memory.h"
 #include "rt/instance.h"
 #include "rt/trap.h"
@@ -17,9 +22,13 @@ struct SessionState {
   std::shared_ptr<const EngineState> engine;
   SessionConfig config;
   std::unique_ptr<rt::GuestMemory> memory;
-  std::unique_ptr<wasi::Context> wasi;  // the guest holds its address
+  std::unique_ptr<rt::Budget> budget;   // the guest holds its address
+  std::unique_ptr<wasi::Context> wasi;  // likewise
   std::unique_ptr<rt::Instance> instance;
-  /// Set when a trap left the interpreter in an unknown state.
+  std::shared_ptr<vfs::Node> root;      // the guest's "/"
+  std::shared_ptr<vfs::Node> tmp;       // its /tmp
+  std::optional<Snapshot> committed;
+  /// Set when the state is unknown and there is nothing to roll back to.
   std::string broken;
 
   uint64_t stack() const { return config.limits.native_stack_bytes; }
@@ -27,14 +36,22 @@ struct SessionState {
 
 namespace {
 
-constexpr uint32_t kFlagScript = 1, kFlagWantJson = 2;  // guest/python/_pycell.py
+constexpr uint32_t kFlagScript = 1, kFlagWantJson = 2, kFlagRunAtexit = 4;  // guest/python/_pycell.py
 
-/// The guest's filesystem: the stdlib image at its install path, a private /tmp.
-std::shared_ptr<vfs::Node> make_root(const EngineState& engine, const Limits& limits) {
-  auto quota = std::make_shared<vfs::MemQuota>();
-  quota->max_bytes = limits.tmp_bytes;
-  quota->max_files = limits.tmp_files;
-  quota->max_depth = limits.tmp_depth;
+std::string trap_message(int code) {
+  return std::string("guest trapped: ") + std::string(to_string(rt::to_trap_kind(code)));
+}
+
+std::shared_ptr<vfs::MemQuota> tmp_quota(const Limits& limits) {
+  auto q = std::make_shared<vfs::MemQuota>();
+  q->max_bytes = limits.tmp_bytes;
+  q->max_files = limits.tmp_files;
+  q->max_depth = limits.tmp_depth;
+  return q;
+}
+
+/// The guest's filesystem: the stdlib image at its install path, `tmp` at /tmp.
+std::shared_ptr<vfs::Node> make_root(const EngineState& engine, std::shared_ptr<vfs::Node> tmp) {
   auto lib = std::make_shared<vfs::StaticDir>();
   lib->add("python3.13", engine.stdlib);
   auto local = std::make_shared<vfs::StaticDir>();
@@ -42,13 +59,129 @@ std::shared_ptr<vfs::Node> make_root(const EngineState& engine, const Limits& li
   auto usr = std::make_shared<vfs::StaticDir>();
   usr->add("local", local);
   auto root = std::make_shared<vfs::StaticDir>();
-  root->add("tmp", vfs::make_mem_root(std::move(quota)));
+  root->add("tmp", std::move(tmp));
   root->add("usr", usr);
   return root;
 }
 
-std::string trap_message(int code) {
-  return std::string("guest trapped: ") + std::string(to_string(rt::to_trap_kind(code)));
+/// Everything but memory and instance: budget, WASI context (empty fd table).
+std::unique_ptr<SessionState> new_state(std::shared_ptr<const EngineState> engine, SessionConfig config) {
+  auto s = std::make_unique<SessionState>();
+  s->engine = std::move(engine);
+  s->config = std::move(config);
+  s->budget = std::make_unique<rt::Budget>();
+  s->wasi = std::make_unique<wasi::Context>();
+  s->wasi->budget = s->budget.get();
+  s->wasi->env = s->config.env;
+  s->wasi->out.cap = s->config.limits.output_bytes;
+  s->wasi->err.cap = s->config.limits.output_bytes;
+  return s;
+}
+
+/// Copies an fd table, mapping nodes through `map` and the root marker.
+std::vector<std::optional<wasi::FdEntry>> map_fds(const std::vector<std::optional<wasi::FdEntry>>& fds,
+                                                  const vfs::Node* from_root, std::shared_ptr<vfs::Node> to_root,
+                                                  const vfs::NodeMap& map) {
+  std::vector<std::optional<wasi::FdEntry>> out;
+  out.reserve(fds.size());
+  for (const auto& f : fds) {
+    if (!f) {
+      out.emplace_back();
+      continue;
+    }
+    wasi::FdEntry e = *f;
+    if (e.kind == wasi::FdEntry::Kind::kNode) {
+      if (e.node.get() == from_root) {
+        e.node = to_root;
+      } else if (auto it = map.find(e.node.get()); it != map.end()) {
+        e.node = it->second;
+      }  // else: a read-only image or static node, shared as it is
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+/// Loads a snapshot into `s` (memory, instance, /tmp, fds).
+Result<void> load(SessionState& s, const Snapshot& snap) {
+  const SnapshotState& st = *snap.state();
+  auto memory = rt::GuestMemory::create(st.memory, s.config.limits.memory_bytes);
+  if (!memory) return memory.error();
+  vfs::NodeMap map;
+  auto tmp = vfs::copy_mem_tree(*st.tmp, tmp_quota(s.config.limits), map);
+  if (!tmp) {
+    return Error(ErrorCode::kInvalidArgument, "the snapshot's /tmp does not fit this session's /tmp limits");
+  }
+  // Replace only after everything that can fail has succeeded.
+  s.instance.reset();
+  s.memory = std::move(*memory);
+  s.tmp = tmp.value;
+  s.root = make_root(*s.engine, s.tmp);
+  s.wasi->memory = s.memory.get();
+  s.wasi->fds = map_fds(st.fds, nullptr, s.root, map);
+  s.wasi->exit_code.reset();
+  s.instance = rt::Instance::create();
+  s.instance->restore(st.globals, *s.engine->table, *s.memory, *s.budget, *s.wasi);
+  s.committed = snap;
+  s.broken.clear();
+  return Ok();
+}
+
+Result<Snapshot> capture(const SessionState& s) {
+  auto image = s.memory->capture();
+  if (!image) return image.error();
+  auto st = std::make_shared<SnapshotState>();
+  st->memory = std::move(*image);
+  st->globals = s.instance->capture_globals();
+  vfs::NodeMap map;
+  auto tmp = vfs::copy_mem_tree(*s.tmp, vfs::unbounded_quota(), map);
+  if (!tmp) return Error(ErrorCode::kResourceExhausted, "copying /tmp for the snapshot failed");
+  st->tmp = tmp.value;
+  st->fds = map_fds(s.wasi->fds, s.root.get(), nullptr, map);
+  return Snapshot(std::move(st));
+}
+
+/// Starts the interpreter from scratch in a state from new_state().
+Result<void> cold_start(SessionState& s) {
+  auto memory = rt::GuestMemory::create(rt::guest_initial_pages(), s.config.limits.memory_bytes);
+  if (!memory) return memory.error();
+  s.memory = std::move(*memory);
+  s.tmp = vfs::make_mem_root(tmp_quota(s.config.limits));
+  s.root = make_root(*s.engine, s.tmp);
+  s.wasi->memory = s.memory.get();
+  s.wasi->init_fds(s.root);
+  s.budget->start(0, rt::Budget::Clock::time_point::max(), rt::Budget::Clock::time_point::max());
+  s.instance = rt::Instance::create();
+  if (int trap = s.instance->instantiate(*s.memory, *s.budget, *s.wasi, s.stack()); trap != 0) {
+    return Error(ErrorCode::kGuest, "instantiating the guest: " + trap_message(trap));
+  }
+  int32_t status = 0;
+  if (int trap = s.instance->init(status, s.stack()); trap != 0 || status != 0) {
+    std::string why = trap ? trap_message(trap) : "status " + std::to_string(status);
+    return Error(ErrorCode::kGuest, "starting the interpreter failed (" + why + "): " + s.wasi->err.captured);
+  }
+  s.wasi->out.captured.clear();
+  s.wasi->err.captured.clear();
+  return Ok();
+}
+
+/// Python literal for a list of strings; UTF-8 passes through (the source is UTF-8).
+std::string py_str_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const auto& item : items) {
+    out += "'";
+    for (unsigned char ch : item) {
+      char buf[8];
+      if (ch == '\\' || ch == '\'' || ch < 0x20 || ch == 0x7f) {
+        std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+        out += buf;
+      } else {
+        out += static_cast<char>(ch);
+      }
+    }
+    out += "',";
+  }
+  return out + "]";
 }
 
 }  // namespace
@@ -58,53 +191,92 @@ Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 Session::~Session() = default;
 
-Result<Session> Session::create(const Engine& engine, SessionConfig config) {
-  auto s = std::make_unique<SessionState>();
-  s->engine = engine.state();
-  s->config = std::move(config);
-  const Limits& limits = s->config.limits;
-
-  auto memory = rt::GuestMemory::create(rt::guest_initial_pages(), limits.memory_bytes);
-  if (!memory) return memory.error();
-  s->memory = std::move(*memory);
-
-  s->wasi = std::make_unique<wasi::Context>();
-  s->wasi->memory = s->memory.get();
-  s->wasi->env = s->config.env;
-  s->wasi->out.cap = limits.output_bytes;
-  s->wasi->err.cap = limits.output_bytes;
-  s->wasi->init_fds(make_root(*s->engine, limits));
-
-  s->instance = rt::Instance::create();
-  if (int trap = s->instance->instantiate(*s->memory, *s->wasi, s->stack()); trap != 0) {
-    return Error(ErrorCode::kGuest, "instantiating the guest: " + trap_message(trap));
-  }
-  int32_t status = 0;
-  if (int trap = s->instance->init(status, s->stack()); trap != 0 || status != 0) {
-    std::string why = trap ? trap_message(trap) : "status " + std::to_string(status);
-    return Error(ErrorCode::kGuest, "starting the interpreter failed (" + why + "): " + s->wasi->err.captured);
-  }
-  s->wasi->out.captured.clear();
-  s->wasi->err.captured.clear();
+Result<Session> SessionAccess::create_cold(std::shared_ptr<const EngineState> engine, SessionConfig config) {
+  auto s = new_state(std::move(engine), std::move(config));
+  if (auto r = cold_start(*s); !r) return r.error();
   return Session(std::move(s));
 }
+
+std::shared_ptr<const rt::TableTemplate> SessionAccess::table(const Session& s) {
+  return s.state_->instance->capture_table();
+}
+
+Result<Session> Session::create(const Engine& engine, SessionConfig config) {
+  if (!engine.state()->base) return SessionAccess::create_cold(engine.state(), std::move(config));
+  return create(engine, *engine.state()->base, std::move(config));
+}
+
+Result<Session> Session::create(const Engine& engine, const Snapshot& snapshot, SessionConfig config) {
+  auto s = new_state(engine.state(), std::move(config));
+  if (!s->engine->table) return Error(ErrorCode::kUnavailable, "the engine has no table template");
+  if (auto r = load(*s, snapshot); !r) return r.error();
+  Session session(std::move(s));
+  // The snapshot's os.environ is its maker's; give this session its own.
+  if (!session.state_->config.env.empty()) {
+    ExecOptions o;
+    o.mode = ExecOptions::Mode::kScript;
+    o.filename = "<pycell-env>";
+    auto r = session.exec("__import__('_pycell').set_environ(" + py_str_list(session.state_->config.env) + ")", o);
+    if (!r) return r.error();
+    if (r->exit_reason != ExitReason::kOk) {
+      return Error(ErrorCode::kGuest, "setting the environment failed: " + r->stderr_text);
+    }
+  }
+  return session;
+}
+
+Result<Snapshot> Session::snapshot() {
+  if (!state_->broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + state_->broken);
+  auto snap = capture(*state_);
+  if (!snap) return snap.error();
+  state_->committed = *snap;
+  return snap;
+}
+
+Result<void> Session::restore(const Snapshot& snapshot) { return load(*state_, snapshot); }
+
+Result<Session> Session::fork() {
+  if (!state_->broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + state_->broken);
+  auto snap = capture(*state_);
+  if (!snap) return snap.error();
+  auto s = new_state(state_->engine, state_->config);
+  if (auto r = load(*s, *snap); !r) return r.error();
+  return Session(std::move(s));
+}
+
+void Session::cancel() { state_->budget->cancel(); }
 
 Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& options) {
   SessionState& s = *state_;
   if (!s.broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + s.broken);
   const auto started = std::chrono::steady_clock::now();
+  const Limits& limits = s.config.limits;
+  {
+    using std::chrono::milliseconds;
+    auto soft = rt::Budget::Clock::time_point::max(), hard = soft;
+    if (limits.timeout_ms) {
+      soft = started + milliseconds(limits.timeout_ms);
+      hard = soft + milliseconds(limits.grace_ms);
+    }
+    s.budget->start(limits.fuel, soft, hard);
+    s.instance->set_fuel(0);  // the first loop header asks for a slice
+  }
 
   wasi::Context& w = *s.wasi;
   w.out.captured.clear();
   w.err.captured.clear();
   w.out.truncated = w.err.truncated = false;
+  w.out.dropped = w.err.dropped = 0;
   if (options.on_output) {
     w.out.stream = [&](std::string_view b) { options.on_output(Stream::kStdout, b); };
     w.err.stream = [&](std::string_view b) { options.on_output(Stream::kStderr, b); };
   }
   struct ClearStreams {
     wasi::Context& w;
-    ~ClearStreams() { w.out.stream = nullptr; w.err.stream = nullptr; }
+    ~ClearStreams() {
+      w.out.stream = nullptr;
+      w.err.stream = nullptr;
+    }
   } clear_streams{w};
 
   const std::string meta = encode_exec_meta(options);
@@ -120,36 +292,67 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
       return Error(ErrorCode::kGuest, "guest allocator returned an invalid buffer");
     }
     const uint32_t flags = (options.mode == ExecOptions::Mode::kScript ? kFlagScript : 0) |
-                           (options.want_json ? kFlagWantJson : 0);
+                           (options.want_json ? kFlagWantJson : 0) | (options.run_atexit ? kFlagRunAtexit : 0);
     trap = s.instance->exec(code_addr, static_cast<uint32_t>(code.size()), meta_addr,
                             static_cast<uint32_t>(meta.size()), flags, view, s.stack());
   }
 
   ExecResult r;
+  r.fuel_used = s.budget->used(s.instance->fuel());
+  r.peak_memory = s.memory->peak();
+  bool unknown_state = false;
   if (trap == 0) {
-    auto decoded = decode_guest_result(*s.memory, view, s.config.limits.output_bytes, r);
+    auto decoded = decode_guest_result(*s.memory, view, limits.output_bytes, r);
     if (!decoded) return decoded.error();
-    // Return the buffers; a trap here would be reported on the next call.
-    if (int t = s.instance->free(code_addr, s.stack()); t) s.broken = trap_message(t);
-    if (int t = s.instance->free(meta_addr, s.stack()); t) s.broken = trap_message(t);
+    if (r.exit_reason == ExitReason::kException && r.error) {
+      // Name the limit behind the exception; the session keeps its state.
+      if (r.error->type == "TimeoutError" && s.budget->soft_stop_sent()) r.exit_reason = ExitReason::kTimeout;
+      if (r.error->type == "MemoryError") r.exit_reason = ExitReason::kMemory;
+    }
+    // Return the buffers; a trap here means the guest heap is damaged.
+    int t = s.instance->free(code_addr, s.stack());
+    if (!t) t = s.instance->free(meta_addr, s.stack());
+    unknown_state = t != 0;
   } else if (trap == static_cast<int>(rt::TrapCode::kHostExit)) {
     r.exit_reason = ExitReason::kExit;
     r.exit_code = static_cast<int>(w.exit_code.value_or(1));
-    s.broken = "the guest called proc_exit";
+    unknown_state = true;  // the interpreter was abandoned mid-flight
+  } else if (trap == static_cast<int>(rt::TrapCode::kStopped)) {
+    switch (s.budget->stop()) {
+      case rt::Budget::Stop::kFuel: r.exit_reason = ExitReason::kFuel; break;
+      case rt::Budget::Stop::kTimeout: r.exit_reason = ExitReason::kTimeout; break;
+      case rt::Budget::Stop::kOutput: r.exit_reason = ExitReason::kOutputLimit; break;
+      case rt::Budget::Stop::kCancelled:
+      case rt::Budget::Stop::kNone: r.exit_reason = ExitReason::kCancelled; break;
+    }
+    r.exit_code = 1;
+    unknown_state = true;
   } else {
     r.exit_reason = ExitReason::kTrap;
     r.trap = rt::to_trap_kind(trap);
     r.exit_code = 1;
-    s.broken = trap_message(trap);
+    unknown_state = true;
   }
   r.stdout_text = std::move(w.out.captured);
   r.stderr_text = std::move(w.err.captured);
   r.stdout_truncated = w.out.truncated;
   r.stderr_truncated = w.err.truncated;
-  const std::string marker = "\n[pycell: output truncated at " + std::to_string(s.config.limits.output_bytes) + " bytes]\n";
+  const std::string marker = "\n[pycell: output truncated at " + std::to_string(limits.output_bytes) + " bytes]\n";
   if (r.stdout_truncated) r.stdout_text += marker;
   if (r.stderr_truncated) r.stderr_text += marker;
-  r.peak_memory = s.memory->peak();
+
+  if (unknown_state) {
+    if (s.committed) {
+      if (auto rb = load(s, *s.committed); rb) {
+        r.rolled_back = true;
+      } else {
+        s.broken = "rollback failed: " + rb.error().message();
+      }
+    } else {
+      s.broken = "the run ended in an unknown state (" + std::string(to_string(r.exit_reason)) +
+                 ") and there is no committed snapshot";
+    }
+  }
   r.wall_time = std::chrono::steady_clock::now() - started;
   return r;
 }

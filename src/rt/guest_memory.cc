@@ -1,8 +1,11 @@
 // Guest linear memory: the one file that does raw guest-memory address arithmetic.
 #include "rt/guest_memory.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <type_traits>
@@ -23,35 +26,121 @@ Error oob(const char* what, uint32_t addr, uint64_t len, uint64_t size) {
 }
 }  // namespace
 
-Result<std::unique_ptr<GuestMemory>> GuestMemory::create(uint32_t initial_pages,
-                                                         uint64_t cap_bytes) {
-  if (cap_bytes > kMaxGuestBytes) cap_bytes = kMaxGuestBytes;
-  const uint64_t initial = uint64_t{initial_pages} * kWasmPageBytes;
-  if (initial > cap_bytes) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "memory limit " + std::to_string(cap_bytes) + " is below the guest's initial " +
-                     std::to_string(initial) + " bytes");
+Result<std::shared_ptr<const MemoryImage>> MemoryImage::create(const uint8_t* bytes, uint64_t size) {
+  int fd = memfd_create("pycell-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return Error(ErrorCode::kResourceExhausted, std::string("memfd_create: ") + std::strerror(errno));
+  std::shared_ptr<const MemoryImage> image(new MemoryImage(fd, size));
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    return Error(ErrorCode::kResourceExhausted, std::string("ftruncate(snapshot): ") + std::strerror(errno));
   }
-  void* p = mmap(nullptr, kReservationBytes, PROT_NONE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  // Write only pages with data: zero pages stay holes in the memfd.
+  constexpr uint64_t kPage = 4096;
+  static const uint8_t kZero[kPage] = {};
+  uint64_t run_start = 0;
+  bool in_run = false;
+  auto flush = [&](uint64_t end) -> bool {
+    for (uint64_t at = run_start; at < end;) {
+      ssize_t n = pwrite(fd, bytes + at, end - at, static_cast<off_t>(at));
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        return false;
+      }
+      at += static_cast<uint64_t>(n);
+    }
+    return true;
+  };
+  for (uint64_t at = 0; at < size; at += kPage) {
+    const bool zero = std::memcmp(bytes + at, kZero, std::min(kPage, size - at)) == 0;
+    if (!zero && !in_run) {
+      run_start = at;
+      in_run = true;
+    } else if (zero && in_run) {
+      if (!flush(at)) return Error(ErrorCode::kResourceExhausted, std::string("pwrite(snapshot): ") + std::strerror(errno));
+      in_run = false;
+    }
+  }
+  if (in_run && !flush(size)) {
+    return Error(ErrorCode::kResourceExhausted, std::string("pwrite(snapshot): ") + std::strerror(errno));
+  }
+  // Sealed: no mapping or descriptor can change what every session starts from.
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    return Error(ErrorCode::kResourceExhausted, std::string("F_ADD_SEALS: ") + std::strerror(errno));
+  }
+  return image;
+}
+
+MemoryImage::~MemoryImage() { close(fd_); }
+
+Result<void> MemoryImage::read(uint64_t offset, void* dst, uint64_t len) const {
+  if (offset > size_ || len > size_ - offset) return Error(ErrorCode::kInvalidArgument, "image read out of range");
+  auto* out = static_cast<uint8_t*>(dst);
+  for (uint64_t done = 0; done < len;) {
+    ssize_t n = pread(fd_, out + done, len - done, static_cast<off_t>(offset + done));
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return Error(ErrorCode::kIo, std::string("pread(snapshot): ") + std::strerror(errno));
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  return Ok();
+}
+
+Result<std::unique_ptr<GuestMemory>> GuestMemory::reserve(uint64_t cap_bytes) {
+  void* p = mmap(nullptr, kReservationBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
-    return Error(ErrorCode::kResourceExhausted,
-                 std::string("mmap(guest reservation): ") + std::strerror(errno));
+    return Error(ErrorCode::kResourceExhausted, std::string("mmap(guest reservation): ") + std::strerror(errno));
   }
   std::unique_ptr<GuestMemory> m(new GuestMemory());
   m->base_ = static_cast<uint8_t*>(p);
   m->reserved_ = kReservationBytes;
-  m->cap_ = cap_bytes;
-  if (initial && mprotect(p, initial, PROT_READ | PROT_WRITE) != 0) {
-    return Error(ErrorCode::kResourceExhausted,
-                 std::string("mprotect(guest memory): ") + std::strerror(errno));
-  }
+  m->cap_ = std::min(cap_bytes, kMaxGuestBytes);
   m->rt_.data = m->base_;
-  m->rt_.pages = initial_pages;
-  m->rt_.max_pages = static_cast<uint32_t>(cap_bytes / kWasmPageBytes);
-  m->rt_.size = static_cast<uint32_t>(initial);
-  m->peak_ = initial;
+  m->rt_.max_pages = static_cast<uint32_t>(m->cap_ / kWasmPageBytes);
   return m;
+}
+
+Result<std::unique_ptr<GuestMemory>> GuestMemory::create(uint32_t initial_pages, uint64_t cap_bytes) {
+  const uint64_t initial = uint64_t{initial_pages} * kWasmPageBytes;
+  if (initial > std::min(cap_bytes, kMaxGuestBytes)) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "memory limit " + std::to_string(cap_bytes) + " is below the guest's initial " +
+                     std::to_string(initial) + " bytes");
+  }
+  auto m = reserve(cap_bytes);
+  if (!m) return m.error();
+  auto& mem = *m;
+  if (initial && mprotect(mem->base_, initial, PROT_READ | PROT_WRITE) != 0) {
+    return Error(ErrorCode::kResourceExhausted, std::string("mprotect(guest memory): ") + std::strerror(errno));
+  }
+  mem->rt_.pages = initial_pages;
+  mem->rt_.size = static_cast<uint32_t>(initial);
+  mem->peak_ = initial;
+  return std::move(mem);
+}
+
+Result<std::unique_ptr<GuestMemory>> GuestMemory::create(std::shared_ptr<const MemoryImage> image,
+                                                         uint64_t cap_bytes) {
+  if (image->size() > std::min(cap_bytes, kMaxGuestBytes) || image->size() % kWasmPageBytes) {
+    return Error(ErrorCode::kInvalidArgument, "memory limit " + std::to_string(cap_bytes) +
+                                                  " is below the snapshot's " + std::to_string(image->size()) +
+                                                  " bytes");
+  }
+  auto m = reserve(cap_bytes);
+  if (!m) return m.error();
+  auto& mem = *m;
+  if (image->size() &&
+      mmap(mem->base_, image->size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image->fd_, 0) == MAP_FAILED) {
+    return Error(ErrorCode::kResourceExhausted, std::string("mmap(snapshot): ") + std::strerror(errno));
+  }
+  mem->rt_.pages = static_cast<uint32_t>(image->size() / kWasmPageBytes);
+  mem->rt_.size = static_cast<uint32_t>(image->size());
+  mem->peak_ = image->size();
+  mem->image_ = std::move(image);
+  return std::move(mem);
+}
+
+Result<std::shared_ptr<const MemoryImage>> GuestMemory::capture() const {
+  return MemoryImage::create(base_, rt_.size);
 }
 
 GuestMemory::~GuestMemory() {

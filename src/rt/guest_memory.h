@@ -36,6 +36,28 @@ class GuestSpan {
   uint32_t addr_, size_;
 };
 
+/// An immutable copy of a linear memory, held in a sealed memfd so that any
+/// number of GuestMemory objects can map it copy-on-write. Thread-safe.
+class MemoryImage {
+ public:
+  /// Copies `bytes` (a memory's contents, whole wasm pages) into a new image;
+  /// all-zero pages stay holes and cost nothing. Errors: kResourceExhausted.
+  static Result<std::shared_ptr<const MemoryImage>> create(const uint8_t* bytes, uint64_t size);
+  ~MemoryImage();
+  MemoryImage(const MemoryImage&) = delete;
+  MemoryImage& operator=(const MemoryImage&) = delete;
+
+  [[nodiscard]] uint64_t size() const { return size_; }
+  /// Copies the image's bytes [offset, offset+len) out (for serialization).
+  [[nodiscard]] Result<void> read(uint64_t offset, void* dst, uint64_t len) const;
+
+ private:
+  friend class GuestMemory;
+  MemoryImage(int fd, uint64_t size) : fd_(fd), size_(size) {}
+  int fd_;
+  uint64_t size_;
+};
+
 /// Linear memory of one instance: an 8 GiB+ PROT_NONE reservation (so every
 /// 32-bit address plus 32-bit offset the generated code forms lands inside it and
 /// out-of-bounds accesses fault instead of needing checks), with the live pages
@@ -44,6 +66,11 @@ class GuestMemory {
  public:
   /// Reserves and commits `initial_pages`; growth past `cap_bytes` fails.
   static Result<std::unique_ptr<GuestMemory>> create(uint32_t initial_pages, uint64_t cap_bytes);
+  /// Reserves and maps `image` copy-on-write: pages are shared with the image
+  /// until written. Errors: kInvalidArgument if the image exceeds the cap.
+  static Result<std::unique_ptr<GuestMemory>> create(std::shared_ptr<const MemoryImage> image, uint64_t cap_bytes);
+  /// Snapshots the current contents.
+  [[nodiscard]] Result<std::shared_ptr<const MemoryImage>> capture() const;
   ~GuestMemory();
   GuestMemory(const GuestMemory&) = delete;
   GuestMemory& operator=(const GuestMemory&) = delete;
@@ -79,7 +106,9 @@ class GuestMemory {
 
  private:
   GuestMemory() = default;
+  static Result<std::unique_ptr<GuestMemory>> reserve(uint64_t cap_bytes);
   wasm_rt_memory_t rt_{};  // must stay the first member
+  std::shared_ptr<const MemoryImage> image_;  // mapped at the base, if any
   uint8_t* base_ = nullptr;
   uint64_t reserved_ = 0;
   uint64_t cap_ = 0;

@@ -2,6 +2,9 @@
 // calls guest exports. Each export runs through call_guest on a guest stack.
 #include "rt/instance.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 #include "pycell_guest.h"
@@ -18,13 +21,69 @@ const char* guest_python_version() { return PYCELL_GUEST_PYTHON_VERSION; }
 struct Instance::Impl {
   Z_pycell_instance_t inst{};
   GuestMemory* memory = nullptr;
-  bool instantiated = false;
+  bool instantiated = false;  // Z_pycell_free must release what instantiate made
+  bool restored = false;      // the table is ours to free
+};
+
+class TableTemplate {
+ public:
+  std::vector<wasm_rt_funcref_t> entries;
+  uint32_t max_size = 0;
 };
 
 Instance::Instance() : impl_(std::make_unique<Impl>()) {}
 
 Instance::~Instance() {
   if (impl_->instantiated) Z_pycell_free(&impl_->inst);
+  if (impl_->restored) wasm_rt_free_funcref_table(&impl_->inst.w2c_T0);
+}
+
+size_t Instance::globals_size() { return sizeof(Z_pycell_instance_t); }
+
+InstanceGlobals Instance::capture_globals() const {
+  Z_pycell_instance_t copy = impl_->inst;
+  // Host pointers never leave the process, not even inside a snapshot.
+  copy.Z_wasi_snapshot_preview1_instance = nullptr;
+  copy.Z_pycell_host_instance = nullptr;
+  copy.Z_envZ_memory = nullptr;
+  copy.w2c_T0 = {};
+  InstanceGlobals out(sizeof copy);
+  std::memcpy(out.data(), &copy, sizeof copy);
+  return out;
+}
+
+std::shared_ptr<const TableTemplate> Instance::capture_table() const {
+  auto t = std::make_shared<TableTemplate>();
+  const wasm_rt_funcref_table_t& table = impl_->inst.w2c_T0;
+  t->entries.assign(table.data, table.data + table.size);
+  for (auto& e : t->entries) {
+    // restore() rebinds every entry to the new instance: that is only right if
+    // the table holds nothing but this module's own functions.
+    if (e.func && e.module_instance != &impl_->inst) {
+      std::fprintf(stderr, "pycell: guest table holds a foreign function; snapshots unsupported\n");
+      std::abort();
+    }
+    e.module_instance = nullptr;
+  }
+  t->max_size = table.max_size;
+  return t;
+}
+
+void Instance::restore(const InstanceGlobals& globals, const TableTemplate& table, GuestMemory& memory,
+                       Budget& budget, wasi::Context& wasi) {
+  Z_pycell_instance_t& inst = impl_->inst;
+  std::memcpy(&inst, globals.data(), sizeof inst);  // size checked by the snapshot loader
+  inst.Z_wasi_snapshot_preview1_instance = reinterpret_cast<Z_wasi_snapshot_preview1_instance_t*>(&wasi);
+  inst.Z_pycell_host_instance = reinterpret_cast<Z_pycell_host_instance_t*>(&budget);
+  inst.Z_envZ_memory = memory.rt();
+  wasm_rt_allocate_funcref_table(&inst.w2c_T0, static_cast<uint32_t>(table.entries.size()), table.max_size);
+  for (size_t i = 0; i < table.entries.size(); ++i) {
+    inst.w2c_T0.data[i] = table.entries[i];
+    // Every function in the table is this module's: it closes over this instance.
+    if (inst.w2c_T0.data[i].func) inst.w2c_T0.data[i].module_instance = &inst;
+  }
+  impl_->memory = &memory;
+  impl_->restored = true;
 }
 
 std::unique_ptr<Instance> Instance::create() {
@@ -41,11 +100,12 @@ namespace {
 struct InstantiateArgs {
   Z_pycell_instance_t* inst;
   Z_env_instance_t* env;
+  Z_pycell_host_instance_t* host;
   Z_wasi_snapshot_preview1_instance_t* wasi;
 };
 void do_instantiate(void* p) {
   auto* a = static_cast<InstantiateArgs*>(p);
-  Z_pycell_instantiate(a->inst, a->env, a->wasi);
+  Z_pycell_instantiate(a->inst, a->env, a->host, a->wasi);
   Z_pycellZ__initialize(a->inst);
 }
 
@@ -82,13 +142,22 @@ void do_exec(void* p) {
 
 }  // namespace
 
-int Instance::instantiate(GuestMemory& memory, wasi::Context& wasi, uint64_t stack_bytes) {
+int Instance::instantiate(GuestMemory& memory, Budget& budget, wasi::Context& wasi, uint64_t stack_bytes) {
   impl_->memory = &memory;
   InstantiateArgs a{&impl_->inst, reinterpret_cast<Z_env_instance_t*>(&memory),
+                    reinterpret_cast<Z_pycell_host_instance_t*>(&budget),
                     reinterpret_cast<Z_wasi_snapshot_preview1_instance_t*>(&wasi)};
   impl_->instantiated = true;  // the table is allocated before anything can trap
   return call_guest(do_instantiate, &a, stack_bytes, memory);
 }
+
+#ifdef PYCELL_GUEST_FUEL
+int64_t Instance::fuel() const { return static_cast<int64_t>(impl_->inst.w2c_pycell_fuel); }
+void Instance::set_fuel(int64_t v) { impl_->inst.w2c_pycell_fuel = static_cast<u64>(v); }
+#else
+int64_t Instance::fuel() const { return 0; }
+void Instance::set_fuel(int64_t) {}
+#endif
 
 int Instance::init(int32_t& status, uint64_t stack_bytes) {
   InitArgs a{&impl_->inst, -1};

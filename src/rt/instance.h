@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "pycell/error.h"
 
@@ -12,12 +14,22 @@ struct Context;
 
 namespace pycell::rt {
 
+class Budget;
 class GuestMemory;
 
 /// Pages of linear memory the guest module imports at minimum.
 uint32_t guest_initial_pages();
 /// CPython version compiled into the guest, e.g. "3.13.5".
 const char* guest_python_version();
+
+/// An instance's globals (stack pointer, fuel, ...) as bytes, with every host
+/// pointer cleared: with a memory image, all that distinguishes one
+/// interpreter state from another. Safe to serialize.
+using InstanceGlobals = std::vector<uint8_t>;
+
+/// The function table every instance of this build starts with (host code
+/// pointers: never serialized). Captured once from an instantiated instance.
+class TableTemplate;
 
 /// The module instance: globals and function table, bound to a GuestMemory and
 /// a WASI Context that must outlive it. Each export must be called through
@@ -29,8 +41,20 @@ class Instance {
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
 
-  /// Binds memory and WASI, writes the data segments and runs _initialize.
-  int instantiate(GuestMemory& memory, wasi::Context& wasi, uint64_t stack_bytes);
+  /// Binds memory, budget and WASI, writes the data segments and runs _initialize.
+  int instantiate(GuestMemory& memory, Budget& budget, wasi::Context& wasi, uint64_t stack_bytes);
+  /// Binds memory, budget and WASI to saved globals and a table template;
+  /// runs no guest code (the memory already holds the state).
+  void restore(const InstanceGlobals& globals, const TableTemplate& table, GuestMemory& memory, Budget& budget,
+               wasi::Context& wasi);
+  [[nodiscard]] InstanceGlobals capture_globals() const;
+  [[nodiscard]] std::shared_ptr<const TableTemplate> capture_table() const;
+  /// Size of InstanceGlobals for this build (to validate loaded snapshots).
+  static size_t globals_size();
+  /// Fuel left in the current slice (the instrumented counter); 0 in a guest
+  /// built without fuel checks.
+  [[nodiscard]] int64_t fuel() const;
+  void set_fuel(int64_t v);
   /// pycell_init: starts the interpreter; `status` is its return code.
   int init(int32_t& status, uint64_t stack_bytes);
   int alloc(uint32_t size, uint32_t& addr, uint64_t stack_bytes);

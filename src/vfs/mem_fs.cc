@@ -1,4 +1,5 @@
-// In-memory writable filesystem for /tmp.
+// In-memory writable filesystem for /tmp: files, directories, hard links and
+// timestamps, every byte, entry and nesting level charged to one MemQuota.
 #include "vfs/mem_fs.h"
 
 #include <algorithm>
@@ -10,6 +11,24 @@
 namespace pycell::vfs {
 namespace {
 
+/// Timestamps every in-memory node keeps (ns since the epoch).
+struct Times {
+  uint64_t atime = now_ns(), mtime = atime, ctime = atime;
+  void modified() { mtime = ctime = now_ns(); }
+  void fill(Stat& s) const {
+    s.atime_ns = atime;
+    s.mtime_ns = mtime;
+    s.ctime_ns = ctime;
+  }
+  void set(std::optional<uint64_t> a, std::optional<uint64_t> m) {
+    if (a) atime = *a;
+    if (m) mtime = *m;
+    ctime = now_ns();
+  }
+};
+
+class MemDir;
+
 class MemFile final : public Node {
  public:
   explicit MemFile(std::shared_ptr<MemQuota> q) : quota_(std::move(q)) {}
@@ -19,7 +38,8 @@ class MemFile final : public Node {
     s.kind = Kind::kFile;
     s.ino = ino_;
     s.size = data_.size();
-    s.nlink = nlink;
+    s.nlink = nlink_;
+    times_.fill(s);
     return s;
   }
   [[nodiscard]] bool writable() const override { return true; }
@@ -38,10 +58,32 @@ class MemFile final : public Node {
       if (e != Errno::kSuccess) return e;
     }
     std::memcpy(data_.data() + offset, in.data(), in.size());
+    times_.modified();
     return in.size();
   }
-  Errno truncate(uint64_t size) override { return resize(size); }
-  uint64_t nlink = 1;
+  Errno truncate(uint64_t size) override {
+    Errno e = resize(size);
+    if (e == Errno::kSuccess) times_.modified();
+    return e;
+  }
+  Errno set_times(std::optional<uint64_t> a, std::optional<uint64_t> m) override {
+    times_.set(a, m);
+    return Errno::kSuccess;
+  }
+  [[nodiscard]] const MemQuota* quota() const { return quota_.get(); }
+  [[nodiscard]] const std::vector<uint8_t>& data() const { return data_; }
+  Errno assign(const uint8_t* p, size_t n, const Stat& times) {
+    if (Errno e = resize(n); e != Errno::kSuccess) return e;
+    if (n) std::memcpy(data_.data(), p, n);
+    times_.atime = times.atime_ns;
+    times_.mtime = times.mtime_ns;
+    times_.ctime = times.ctime_ns;
+    return Errno::kSuccess;
+  }
+  void linked(int delta) {
+    nlink_ = static_cast<uint64_t>(static_cast<int64_t>(nlink_) + delta);
+    times_.ctime = now_ns();
+  }
 
  private:
   Errno resize(uint64_t size) {
@@ -57,6 +99,8 @@ class MemFile final : public Node {
   }
   std::shared_ptr<MemQuota> quota_;
   std::vector<uint8_t> data_;
+  uint64_t nlink_ = 1;
+  Times times_;
   uint64_t ino_ = next_ino();
 };
 
@@ -68,9 +112,20 @@ class MemDir final : public Node {
     s.kind = Kind::kDirectory;
     s.ino = ino_;
     s.nlink = 2;
+    times_.fill(s);
     return s;
   }
   [[nodiscard]] bool writable() const override { return true; }
+  Errno set_times(std::optional<uint64_t> a, std::optional<uint64_t> m) override {
+    times_.set(a, m);
+    return Errno::kSuccess;
+  }
+  [[nodiscard]] const auto& children() const { return children_; }
+  void restore_times(const Stat& st) {
+    times_.atime = st.atime_ns;
+    times_.mtime = st.mtime_ns;
+    times_.ctime = st.ctime_ns;
+  }
   Res<std::shared_ptr<Node>> lookup(std::string_view name) const override {
     auto it = children_.find(name);
     if (it == children_.end()) return Errno::kNoent;
@@ -94,9 +149,18 @@ class MemDir final : public Node {
     } else {
       n = std::make_shared<MemFile>(quota_);
     }
-    ++quota_->files;
-    children_.emplace(std::string(name), n);
+    add(name, n);
     return n;
+  }
+  Errno link(std::string_view name, const std::shared_ptr<Node>& target) override {
+    auto* file = dynamic_cast<MemFile*>(target.get());
+    if (!file) return target->kind() == Kind::kDirectory ? Errno::kPerm : Errno::kXdev;
+    if (file->quota() != quota_.get()) return Errno::kXdev;
+    if (children_.count(name)) return Errno::kExist;
+    if (quota_->files >= quota_->max_files) return Errno::kDquot;
+    file->linked(+1);
+    add(name, target);
+    return Errno::kSuccess;
   }
   Errno remove(std::string_view name, Kind kind) override {
     auto it = children_.find(name);
@@ -104,13 +168,11 @@ class MemDir final : public Node {
     const Kind k = it->second->kind();
     if (kind == Kind::kDirectory) {
       if (k != Kind::kDirectory) return Errno::kNotdir;
-      auto entries = it->second->list();
-      if (!entries.value.empty()) return Errno::kNotempty;
+      if (!it->second->list().value.empty()) return Errno::kNotempty;
     } else if (k == Kind::kDirectory) {
       return Errno::kIsdir;
     }
-    children_.erase(it);
-    --quota_->files;
+    erase(it);
     return Errno::kSuccess;
   }
   Errno rename(std::string_view name, Node& to_dir, std::string_view to_name) override {
@@ -126,24 +188,38 @@ class MemDir final : public Node {
     }
     auto existing = dest->children_.find(to_name);
     if (existing != dest->children_.end()) {
-      if (existing->second == moving) return Errno::kSuccess;
+      if (existing->second == moving) return Errno::kSuccess;  // same file (or link to it)
       const Kind ek = existing->second->kind();
       if (ek == Kind::kDirectory) {
-        if (moving->kind() != Kind::kDirectory) return Errno::kIsdir;
+        if (!moving_dir) return Errno::kIsdir;
         if (!existing->second->list().value.empty()) return Errno::kNotempty;
-      } else if (moving->kind() == Kind::kDirectory) {
+      } else if (moving_dir) {
         return Errno::kNotdir;
       }
-      dest->children_.erase(existing);
-      --quota_->files;
+      dest->erase(existing);
     }
     children_.erase(it);
+    times_.modified();
     if (moving_dir) moving_dir->set_depth(dest->depth_ + 1);
     dest->children_.emplace(std::string(to_name), std::move(moving));
+    dest->times_.modified();
     return Errno::kSuccess;
   }
 
  private:
+  using Children = std::map<std::string, std::shared_ptr<Node>, std::less<>>;
+
+  void add(std::string_view name, std::shared_ptr<Node> n) {
+    ++quota_->files;
+    children_.emplace(std::string(name), std::move(n));
+    times_.modified();  // importlib watches directory mtimes for new modules
+  }
+  void erase(Children::iterator it) {
+    if (auto* f = dynamic_cast<MemFile*>(it->second.get())) f->linked(-1);
+    children_.erase(it);
+    --quota_->files;
+    times_.modified();
+  }
   // Recursion below is bounded by max_depth, an invariant create/rename keep.
   uint32_t height() const {
     uint32_t h = 0;
@@ -168,14 +244,143 @@ class MemDir final : public Node {
   }
   std::shared_ptr<MemQuota> quota_;
   uint32_t depth_;
-  std::map<std::string, std::shared_ptr<Node>, std::less<>> children_;
+  Children children_;
+  Times times_;
   uint64_t ino_ = next_ino();
 };
 
+// Copies `from` (a directory) into `to`; recursion is bounded by max_depth.
+Errno copy_children(const MemDir& from, MemDir& to, NodeMap& map) {
+  for (const auto& [name, child] : from.children()) {
+    if (auto it = map.find(child.get()); it != map.end()) {  // a second hard link
+      if (Errno e = to.link(name, it->second); e != Errno::kSuccess) return e;
+      continue;
+    }
+    const Stat st = child->stat();
+    auto made = to.create(name, st.kind);
+    if (!made) return made.err;
+    map[child.get()] = made.value;
+    if (st.kind == Kind::kDirectory) {
+      auto& dir = static_cast<MemDir&>(*made.value);
+      if (Errno e = copy_children(static_cast<const MemDir&>(*child), dir, map); e != Errno::kSuccess) return e;
+      dir.restore_times(st);
+    } else {
+      const auto& src = static_cast<const MemFile&>(*child);
+      if (Errno e = static_cast<MemFile&>(*made.value).assign(src.data().data(), src.data().size(), st);
+          e != Errno::kSuccess) {
+        return e;
+      }
+    }
+  }
+  to.restore_times(from.stat());
+  return Errno::kSuccess;
+}
+
+void list_children(const MemDir& dir, const std::string& prefix, std::vector<MemEntry>& out,
+                   std::map<const Node*, uint64_t>& seen) {
+  for (const auto& [name, child] : dir.children()) {
+    const Stat st = child->stat();
+    MemEntry e{prefix + name, st.kind, st.atime_ns, st.mtime_ns, {}, 0, child};
+    if (st.kind == Kind::kFile) {
+      if (auto it = seen.find(child.get()); it != seen.end()) {
+        e.link_of = it->second;
+      } else {
+        const auto& d = static_cast<const MemFile&>(*child).data();
+        e.data.assign(d.begin(), d.end());
+        seen[child.get()] = out.size() + 1;
+      }
+    }
+    out.push_back(std::move(e));
+    if (st.kind == Kind::kDirectory) list_children(static_cast<const MemDir&>(*child), prefix + name + "/", out, seen);
+  }
+}
+
 }  // namespace
+
+std::shared_ptr<MemQuota> unbounded_quota() {
+  auto q = std::make_shared<MemQuota>();
+  q->max_bytes = UINT64_MAX / 2;
+  q->max_files = UINT64_MAX / 2;
+  q->max_depth = UINT32_MAX / 2;
+  return q;
+}
 
 std::shared_ptr<Node> make_mem_root(std::shared_ptr<MemQuota> quota) {
   return std::make_shared<MemDir>(std::move(quota), 0);
+}
+
+Res<std::shared_ptr<Node>> copy_mem_tree(const Node& root, std::shared_ptr<MemQuota> quota, NodeMap& map) {
+  auto copy = std::make_shared<MemDir>(std::move(quota), 0);
+  map[&root] = copy;
+  if (Errno e = copy_children(static_cast<const MemDir&>(root), *copy, map); e != Errno::kSuccess) return e;
+  return std::shared_ptr<Node>(copy);
+}
+
+std::vector<MemEntry> list_mem_tree(const Node& root) {
+  std::vector<MemEntry> out;
+  const Stat st = root.stat();
+  out.push_back({"", Kind::kDirectory, st.atime_ns, st.mtime_ns, {}, 0,
+                 std::const_pointer_cast<Node>(root.shared_from_this())});
+  std::map<const Node*, uint64_t> seen;
+  list_children(static_cast<const MemDir&>(root), "", out, seen);
+  return out;
+}
+
+Res<std::shared_ptr<Node>> build_mem_tree(const std::vector<MemEntry>& entries, std::shared_ptr<MemQuota> quota) {
+  auto root = std::make_shared<MemDir>(std::move(quota), 0);
+  std::vector<std::shared_ptr<Node>> made(entries.size());
+  std::vector<std::pair<MemDir*, Stat>> dir_times;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const MemEntry& e = entries[i];
+    Stat st;
+    st.atime_ns = e.atime_ns;
+    st.mtime_ns = st.ctime_ns = e.mtime_ns;
+    if (e.path.empty()) {
+      if (i != 0 || e.kind != Kind::kDirectory) return Errno::kInval;
+      made[0] = root;
+      dir_times.emplace_back(root.get(), st);
+      continue;
+    }
+    const size_t slash = e.path.rfind('/');
+    const std::string parent_path = slash == std::string::npos ? "" : e.path.substr(0, slash);
+    const std::string name = slash == std::string::npos ? e.path : e.path.substr(slash + 1);
+    if (name.empty() || name == "." || name == ".." || name.find('\0') != std::string::npos) return Errno::kInval;
+    // Parents precede children in a pre-order listing: find it among earlier entries.
+    std::shared_ptr<Node> parent = root;
+    if (!parent_path.empty()) {
+      std::shared_ptr<Node> at = root;
+      size_t start = 0;
+      while (start <= parent_path.size()) {
+        size_t next = parent_path.find('/', start);
+        if (next == std::string::npos) next = parent_path.size();
+        auto found = at->lookup(parent_path.substr(start, next - start));
+        if (!found || found.value->kind() != Kind::kDirectory) return Errno::kInval;
+        at = found.value;
+        start = next + 1;
+      }
+      parent = at;
+    }
+    if (e.link_of) {
+      if (e.link_of > i || !made[e.link_of - 1] || e.kind != Kind::kFile) return Errno::kInval;
+      if (Errno err = parent->link(name, made[e.link_of - 1]); err != Errno::kSuccess) return err;
+      made[i] = made[e.link_of - 1];
+      continue;
+    }
+    auto node = parent->create(name, e.kind);
+    if (!node) return node.err;
+    made[i] = node.value;
+    if (e.kind == Kind::kFile) {
+      if (Errno err = static_cast<MemFile&>(*node.value)
+                          .assign(reinterpret_cast<const uint8_t*>(e.data.data()), e.data.size(), st);
+          err != Errno::kSuccess) {
+        return err;
+      }
+    } else {
+      dir_times.emplace_back(static_cast<MemDir*>(node.value.get()), st);
+    }
+  }
+  for (auto& [dir, st] : dir_times) dir->restore_times(st);  // after their entries were added
+  return std::shared_ptr<Node>(root);
 }
 
 }  // namespace pycell::vfs

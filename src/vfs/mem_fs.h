@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "vfs/vfs.h"
 
@@ -18,7 +21,30 @@ struct MemQuota {
   uint64_t files = 0;
 };
 
+/// A quota that never refuses: for snapshot copies, already bounded by their source.
+std::shared_ptr<MemQuota> unbounded_quota();
+
 /// A new empty directory whose whole subtree charges `quota`.
 std::shared_ptr<Node> make_mem_root(std::shared_ptr<MemQuota> quota);
+
+/// Old node -> its copy, filled by copy_mem_tree (hard links stay links).
+using NodeMap = std::map<const Node*, std::shared_ptr<Node>>;
+
+/// Deep-copies an in-memory tree (made by make_mem_root) into `quota`.
+/// Errors: ENOSPC/EDQUOT/ENAMETOOLONG if it does not fit the quota.
+Res<std::shared_ptr<Node>> copy_mem_tree(const Node& root, std::shared_ptr<MemQuota> quota, NodeMap& map);
+
+/// One node of an in-memory tree, in a flat pre-order listing (for serialization).
+struct MemEntry {
+  std::string path;      // relative to the root, '/'-separated; "" for the root
+  Kind kind;
+  uint64_t atime_ns, mtime_ns;
+  std::string data;      // files
+  uint64_t link_of = 0;  // files: 1-based index of an earlier entry this is a hard link to
+  std::shared_ptr<Node> node;  // the node listed (not serialized)
+};
+std::vector<MemEntry> list_mem_tree(const Node& root);
+/// Rebuilds a tree from list_mem_tree's output into `quota`.
+Res<std::shared_ptr<Node>> build_mem_tree(const std::vector<MemEntry>& entries, std::shared_ptr<MemQuota> quota);
 
 }  // namespace pycell::vfs

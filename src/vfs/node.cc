@@ -2,6 +2,7 @@
 #include "vfs/vfs.h"
 
 #include <atomic>
+#include <chrono>
 
 namespace pycell::vfs {
 
@@ -10,11 +11,21 @@ uint64_t next_ino() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
+uint64_t now_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
 Res<size_t> Node::pread(uint64_t, std::span<uint8_t>) const { return Errno::kIsdir; }
 Res<size_t> Node::pwrite(uint64_t, std::span<const uint8_t>) {
   return kind() == Kind::kDirectory ? Errno::kIsdir : Errno::kRofs;
 }
 Errno Node::truncate(uint64_t) { return kind() == Kind::kDirectory ? Errno::kIsdir : Errno::kRofs; }
+Errno Node::set_times(std::optional<uint64_t>, std::optional<uint64_t>) { return Errno::kRofs; }
+Errno Node::link(std::string_view, const std::shared_ptr<Node>&) {
+  return kind() == Kind::kDirectory ? Errno::kRofs : Errno::kNotdir;
+}
 Res<std::shared_ptr<Node>> Node::lookup(std::string_view) const { return Errno::kNotdir; }
 Res<std::vector<DirEntry>> Node::list() const { return Errno::kNotdir; }
 Res<std::shared_ptr<Node>> Node::create(std::string_view, Kind) {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,7 +17,7 @@ enum class Errno : uint16_t {
   kIsdir = 31, kLoop = 32, kMfile = 33, kNametoolong = 37, kNoent = 44, kNomem = 48,
   kNospc = 51, kNosys = 52, kNotdir = 54, kNotempty = 55, kNotsup = 58, kNotty = 59,
   kOverflow = 61, kPerm = 63, kRofs = 69, kSpipe = 70, kXdev = 74, kNotcapable = 76,
-  kDquot = 19, kBusy = 10, kFault = 21, kAfnosupport = 5, kNotsock = 57, kSrch = 71, kBadmsg = 9,
+  kDquot = 19, kBusy = 10, kFault = 21, kIlseq = 25, kAfnosupport = 5, kNotsock = 57, kSrch = 71, kBadmsg = 9,
 };
 
 enum class Kind : uint8_t { kDirectory = 3, kFile = 4 };
@@ -26,8 +27,13 @@ struct Stat {
   uint64_t ino = 0;
   uint64_t size = 0;
   uint64_t nlink = 1;
+  uint64_t atime_ns = 0;
   uint64_t mtime_ns = 0;
+  uint64_t ctime_ns = 0;
 };
+
+/// Wall-clock time for file timestamps, in ns since the epoch.
+uint64_t now_ns();
 
 struct DirEntry {
   std::string name;
@@ -61,6 +67,8 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual Res<size_t> pread(uint64_t offset, std::span<uint8_t> out) const;
   virtual Res<size_t> pwrite(uint64_t offset, std::span<const uint8_t> data);
   virtual Errno truncate(uint64_t size);
+  /// Sets access/modification times (ns); an empty optional leaves one as is.
+  virtual Errno set_times(std::optional<uint64_t> atime, std::optional<uint64_t> mtime);
 
   // Directories. Names are single components (no '/', not "." or "..").
   virtual Res<std::shared_ptr<Node>> lookup(std::string_view name) const;
@@ -69,6 +77,8 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual Errno remove(std::string_view name, Kind kind);
   /// Moves this directory's entry `name` to `to_dir`/`to_name`, replacing a file there.
   virtual Errno rename(std::string_view name, Node& to_dir, std::string_view to_name);
+  /// Adds `name` as a hard link to `target` (a file of the same filesystem).
+  virtual Errno link(std::string_view name, const std::shared_ptr<Node>& target);
 };
 
 /// A read-only directory with fixed children: the guest's root and the

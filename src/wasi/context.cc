@@ -7,12 +7,12 @@ namespace pycell::wasi {
 
 void OutputSink::write(std::string_view bytes) {
   if (stream) stream(bytes);
-  if (truncated) return;
   const uint64_t room = cap > captured.size() ? cap - captured.size() : 0;
   if (bytes.size() <= room) {
     captured.append(bytes);
   } else {
     captured.append(bytes.substr(0, room));
+    dropped += bytes.size() - room;
     truncated = true;
   }
 }
@@ -52,11 +52,44 @@ Errno store_filestat(rt::GuestMemory& m, uint32_t addr, const vfs::Stat& st, uin
   buf[16] = filetype;
   std::memcpy(buf + 24, &st.nlink, 8);
   std::memcpy(buf + 32, &st.size, 8);
-  std::memcpy(buf + 40, &st.mtime_ns, 8);
+  std::memcpy(buf + 40, &st.atime_ns, 8);
   std::memcpy(buf + 48, &st.mtime_ns, 8);
-  std::memcpy(buf + 56, &st.mtime_ns, 8);
+  std::memcpy(buf + 56, &st.ctime_ns, 8);
   return m.store_bytes(addr, buf, sizeof buf) ? Errno::kSuccess : Errno::kFault;
 }
+
+namespace {
+// WASI paths are UTF-8 strings: shortest forms only, no surrogates, <= U+10FFFF.
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<uint8_t>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1, cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2, cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<uint8_t>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+}  // namespace
 
 Errno read_path(const rt::GuestMemory& m, uint32_t ptr, uint32_t len, std::string& out) {
   if (len > kMaxPathBytes) return Errno::kNametoolong;
@@ -64,7 +97,21 @@ Errno read_path(const rt::GuestMemory& m, uint32_t ptr, uint32_t len, std::strin
   if (!span) return Errno::kFault;
   out = m.read_string(*span);
   if (out.find('\0') != std::string::npos) return Errno::kInval;
+  if (!valid_utf8(out)) return Errno::kIlseq;
   return Errno::kSuccess;
+}
+
+Errno set_times(vfs::Node& node, uint64_t atim, uint64_t mtim, uint32_t flags) {
+  constexpr uint32_t kAtim = 1, kAtimNow = 2, kMtim = 4, kMtimNow = 8;
+  if (flags & ~uint32_t{0xf}) return Errno::kInval;
+  if (((flags & kAtim) && (flags & kAtimNow)) || ((flags & kMtim) && (flags & kMtimNow))) return Errno::kInval;
+  const uint64_t now = vfs::now_ns();
+  std::optional<uint64_t> a, m;
+  if (flags & kAtim) a = atim;
+  if (flags & kAtimNow) a = now;
+  if (flags & kMtim) m = mtim;
+  if (flags & kMtimNow) m = now;
+  return node.set_times(a, m);
 }
 
 }  // namespace pycell::wasi

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rt/budget.h"
 #include "rt/guest_memory.h"
 #include "vfs/vfs.h"
 
@@ -19,10 +20,12 @@ namespace pycell::wasi {
 
 using vfs::Errno;
 
-/// Captured output of one stream: bounded, with a streaming hook.
+/// Captured output of one stream: bounded, with a streaming hook that sees
+/// everything. Output past the cap is counted and dropped from the capture.
 struct OutputSink {
   std::string captured;
   uint64_t cap = 0;
+  uint64_t dropped = 0;
   bool truncated = false;
   std::function<void(std::string_view)> stream;  // may be empty
   void write(std::string_view bytes);
@@ -47,8 +50,9 @@ struct Context {
   std::vector<std::optional<FdEntry>> fds;
   OutputSink out, err;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  /// Set from any thread to cut short a sleep in poll_oneoff.
-  std::atomic<bool> cancel{false};
+  /// The run's allowance: sleeps in poll_oneoff end early at its deadlines,
+  /// and runaway output asks it to stop the run.
+  rt::Budget* budget = nullptr;
   /// Exit status passed to proc_exit, once it has been called.
   std::optional<uint32_t> exit_code;
 
@@ -61,6 +65,10 @@ struct Context {
 inline constexpr uint32_t kMaxFds = 1024;
 inline constexpr uint32_t kMaxPathBytes = 4096;
 inline constexpr uint32_t kMaxIovecs = 1024;
+/// Output a run may keep writing after its cap before it is stopped
+/// (output_limit): enough for a program to finish normally after a burst.
+/// Not applied while an embedder streams the output: it consumes it.
+inline constexpr uint64_t kMaxDroppedOutput = 64ull << 20;
 
 // WASI constants and struct layouts (wasi_snapshot_preview1.witx).
 namespace layout {
@@ -78,7 +86,9 @@ inline constexpr uint32_t kSubscriptionSize = 48, kEventSize = 32;
 uint8_t filetype_of(vfs::Kind k);
 /// Writes a WASI filestat for `st` at guest address `addr`.
 Errno store_filestat(rt::GuestMemory& m, uint32_t addr, const vfs::Stat& st, uint8_t filetype);
-/// Copies a guest path out and checks it (length, no NUL).
+/// Applies WASI fst_flags (ATIM, ATIM_NOW, MTIM, MTIM_NOW) to a node.
+Errno set_times(vfs::Node& node, uint64_t atim, uint64_t mtim, uint32_t flags);
+/// Copies a guest path out and checks it (length, no NUL, valid UTF-8).
 Errno read_path(const rt::GuestMemory& m, uint32_t ptr, uint32_t len, std::string& out);
 
 }  // namespace pycell::wasi

@@ -64,7 +64,11 @@ Errno write_from(Context& c, FdEntry& f, const std::vector<rt::GuestSpan>& bufs,
       tmp.resize(std::min(kChunk, b.size() - done));
       c.memory->read(*c.memory->span(static_cast<uint32_t>(b.addr() + done), tmp.size()), tmp.data());
       if (stdio) {
-        (f.kind == FdEntry::Kind::kStdout ? c.out : c.err).write(tmp);
+        OutputSink& sink = f.kind == FdEntry::Kind::kStdout ? c.out : c.err;
+        sink.write(tmp);
+        if (!sink.stream && sink.dropped > kMaxDroppedOutput && c.budget) {
+          c.budget->request_stop(rt::Budget::Stop::kOutput);
+        }
       } else {
         auto r = f.node->pwrite(offset + nwritten,
                                 std::span(reinterpret_cast<const uint8_t*>(tmp.data()), tmp.size()));
@@ -140,11 +144,11 @@ Errno fd_filestat_set_size(Context& c, uint32_t fd, uint64_t size) {
   return f->node->truncate(size);
 }
 
-Errno fd_filestat_set_times(Context& c, uint32_t fd, uint64_t, uint64_t, uint32_t) {
+Errno fd_filestat_set_times(Context& c, uint32_t fd, uint64_t atim, uint64_t mtim, uint32_t flags) {
   FdEntry* f = c.fd(fd);
   if (!f) return Errno::kBadf;
-  // Timestamps are not kept; accepting keeps shutil.copystat and friends working.
-  return Errno::kSuccess;
+  if (f->kind != FdEntry::Kind::kNode) return Errno::kSuccess;  // stdio keeps no times
+  return set_times(*f->node, atim, mtim, flags);
 }
 
 Errno fd_pread(Context& c, uint32_t fd, uint32_t iovs, uint32_t iovs_len, uint64_t offset, uint32_t nread_out) {

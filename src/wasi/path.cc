@@ -44,8 +44,11 @@ Errno resolve(Context& c, uint32_t dirfd, uint32_t ptr, uint32_t len, Resolved& 
     const std::string& comp = comps[i];
     if (comp == ".") continue;
     if (comp == "..") {
-      if (stack.size() == 1) return Errno::kNotcapable;
-      stack.pop_back();
+      if (stack.size() > 1) {
+        stack.pop_back();
+      } else if (f->preopen != "/") {
+        return Errno::kNotcapable;  // never above the directory the fd grants
+      }  // at the root, ".." is the root itself, as in POSIX
       continue;
     }
     auto r = stack.back()->lookup(comp);
@@ -133,12 +136,12 @@ Errno path_filestat_get(Context& c, uint32_t fd, uint32_t, uint32_t path, uint32
   return store_filestat(*c.memory, out, st, filetype_of(st.kind));
 }
 
-Errno path_filestat_set_times(Context& c, uint32_t fd, uint32_t, uint32_t path, uint32_t path_len, uint64_t,
-                              uint64_t, uint32_t) {
+Errno path_filestat_set_times(Context& c, uint32_t fd, uint32_t, uint32_t path, uint32_t path_len, uint64_t atim,
+                              uint64_t mtim, uint32_t flags) {
   Resolved r;
   if (Errno e = resolve(c, fd, path, path_len, r); e != Errno::kSuccess) return e;
   if (!r.node) return Errno::kNoent;
-  return r.node->writable() ? Errno::kSuccess : Errno::kRofs;  // times are not kept
+  return set_times(*r.node, atim, mtim, flags);
 }
 
 Errno path_create_directory(Context& c, uint32_t fd, uint32_t path, uint32_t path_len) {
@@ -175,7 +178,8 @@ Errno path_rename(Context& c, uint32_t fd, uint32_t old_path, uint32_t old_len, 
   return from.parent->rename(from.name, *to.parent, to.name);
 }
 
-// Links are not part of the virtual tree: no guest-made link can point anywhere.
+// Hard links join two names of one writable filesystem; anything else
+// (a read-only file, another filesystem) is EXDEV/EROFS from the VFS.
 Errno path_link(Context& c, uint32_t old_fd, uint32_t, uint32_t old_path, uint32_t old_len, uint32_t new_fd,
                 uint32_t new_path, uint32_t new_len) {
   Resolved from, to;
@@ -183,9 +187,12 @@ Errno path_link(Context& c, uint32_t old_fd, uint32_t, uint32_t old_path, uint32
   if (Errno e = resolve(c, new_fd, new_path, new_len, to); e != Errno::kSuccess) return e;
   if (!from.node) return Errno::kNoent;
   if (to.node) return Errno::kExist;
-  return Errno::kNotsup;
+  if (from.node->kind() == Kind::kDirectory) return Errno::kPerm;
+  return to.parent->link(to.name, from.node);
 }
 
+// Symbolic links are deliberately not supported: a guest-made link is a path
+// that could be re-read later through another mount, so none can exist.
 Errno path_symlink(Context& c, uint32_t old_path, uint32_t old_len, uint32_t fd, uint32_t new_path,
                    uint32_t new_len) {
   std::string target;

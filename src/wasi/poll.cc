@@ -1,5 +1,6 @@
 // WASI poll_oneoff: sleeps (clock subscriptions) and readiness of the guest's
-// fds, all of which are always ready. Sleeps wake early on Context::cancel.
+// fds, all of which are always ready. A sleep ends early when the run is
+// cancelled or reaches a deadline, so the next fuel check can stop it.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -77,14 +78,25 @@ Errno poll_oneoff(Context& c, uint32_t in, uint32_t out, uint32_t nsubs, uint32_
   }
 
   if (events.empty() && !clocks.empty()) {
-    while (!c.cancel.load(std::memory_order_relaxed)) {
+    const auto wake = c.budget ? std::min(earliest, c.budget->wake_by()) : earliest;
+    bool interrupted = false;
+    while (true) {
+      if (c.budget && c.budget->cancelled()) {
+        interrupted = true;
+        break;
+      }
       const auto now = steady_clock::now();
-      if (now >= earliest) break;
-      std::this_thread::sleep_for(std::min<steady_clock::duration>(earliest - now, milliseconds(10)));
+      if (now >= wake) {
+        interrupted = now < earliest;
+        break;
+      }
+      std::this_thread::sleep_for(std::min<steady_clock::duration>(wake - now, milliseconds(10)));
     }
+    // An interrupted sleep reports its clock as fired: the caller re-checks the
+    // time (Python's sleep loops), passing a loop header, where the stop lands.
     const auto now = steady_clock::now();
     for (const auto& [sub, when] : clocks) {
-      if (when <= now || c.cancel.load(std::memory_order_relaxed)) add_event(sub, kEventClock, Errno::kSuccess, 0);
+      if (when <= now || interrupted) add_event(sub, kEventClock, Errno::kSuccess, 0);
     }
   }
   const auto count = static_cast<uint32_t>(events.size() / layout::kEventSize);

@@ -95,14 +95,16 @@ TEST(Session, SystemExitGivesTheExitCode) {
   EXPECT_EQ(exec_ok(s, "'still alive'").value_repr, "'still alive'");
 }
 
-TEST(Session, ProcExitEndsTheSession) {
+TEST(Session, ProcExitRollsBackToTheCommittedState) {
   Session s = new_session();
+  exec_ok(s, "kept = 1");
+  ASSERT_TRUE(s.snapshot());
+  exec_ok(s, "lost = 2");
   ExecResult r = exec_ok(s, "import os\nos._exit(9)");
   EXPECT_EQ(r.exit_reason, ExitReason::kExit);
   EXPECT_EQ(r.exit_code, 9);
-  auto again = s.exec("1");
-  ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().code(), ErrorCode::kUnavailable);
+  EXPECT_TRUE(r.rolled_back);
+  EXPECT_EQ(exec_ok(s, "(kept, 'lost' in globals())").value_repr, "(1, False)");
 }
 
 TEST(Session, ScriptModeSetsArgvAndReportsNoValue) {
@@ -128,7 +130,8 @@ TEST(Session, MemoryCapRaisesMemoryErrorAndSessionSurvives) {
   c.limits.memory_bytes = 64ull << 20;
   Session s = new_session(c);
   ExecResult r = exec_ok(s, "b = bytearray(200 * 1024 * 1024)");
-  EXPECT_EQ(r.exit_reason, ExitReason::kException);
+  EXPECT_EQ(r.exit_reason, ExitReason::kMemory);
+  EXPECT_FALSE(r.rolled_back);
   ASSERT_TRUE(r.error);
   EXPECT_EQ(r.error->type, "MemoryError");
   EXPECT_LE(r.peak_memory, 64ull << 20);
@@ -147,12 +150,13 @@ TEST(Session, NativeStackExhaustionTrapsCleanly) {
   c.limits.native_stack_bytes = 512 << 10;  // below the ~0.8 MiB CPython's C recursion limit needs
   Session s = new_session(c);
   // Nested containers recurse in C (repr), below Python's recursion check.
+  exec_ok(s, "before = 'committed'");
+  ASSERT_TRUE(s.snapshot());
   ExecResult r = exec_ok(s, "x = []\nfor _ in range(100000): x = [x]\nrepr(x)");
   EXPECT_EQ(r.exit_reason, ExitReason::kTrap);
   EXPECT_EQ(r.trap, TrapKind::kStackExhausted);
-  auto again = s.exec("1");
-  ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().code(), ErrorCode::kUnavailable);
+  EXPECT_TRUE(r.rolled_back);
+  EXPECT_EQ(exec_ok(s, "(before, 'x' in globals())").value_repr, "('committed', False)");
 }
 
 TEST(Session, DeepCRecursionWithDefaultStackIsRecursionError) {

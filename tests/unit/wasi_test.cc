@@ -125,8 +125,18 @@ TEST_F(Wasi, PreopenIsTheRootAndCannotBeClosed) {
 
 TEST_F(Wasi, PathOpenRejectsHostilePaths) {
   uint32_t fd;
-  EXPECT_EQ(open_path("../etc/passwd", 0, layout::kRightFdRead, fd), Errno::kNotcapable);
-  EXPECT_EQ(open_path("tmp/../../x", 0, layout::kRightFdRead, fd), Errno::kNotcapable);
+  // From the root, ".." is the root (POSIX): it leads nowhere new.
+  EXPECT_EQ(open_path("../etc/passwd", 0, layout::kRightFdRead, fd), Errno::kNoent);
+  EXPECT_EQ(open_path("tmp/../../x", 0, layout::kRightFdRead, fd), Errno::kNoent);
+  // From any other directory fd, ".." may never climb above it.
+  uint32_t tmp;
+  ASSERT_EQ(open_path("tmp", layout::kOflagDirectory, layout::kRightFdRead, tmp), Errno::kSuccess);
+  put_str(0x100, "../tmp");
+  EXPECT_EQ(path_open(ctx, tmp, 0, 0x100, 6, 0, layout::kRightFdRead, 0, 0, 0x200), Errno::kNotcapable);
+  EXPECT_EQ(open_path("tmp/\xff", layout::kOflagCreat, layout::kRightFdWrite, fd), Errno::kIlseq);
+  EXPECT_EQ(open_path("tmp/\xc0\xaf", layout::kOflagCreat, layout::kRightFdWrite, fd), Errno::kIlseq);  // overlong "/"
+  EXPECT_EQ(open_path("tmp/\xed\xa0\x80", layout::kOflagCreat, layout::kRightFdWrite, fd), Errno::kIlseq);  // surrogate
+  EXPECT_EQ(open_path("tmp/caf\xc3\xa9", layout::kOflagCreat, layout::kRightFdWrite, fd), Errno::kSuccess);
   EXPECT_EQ(open_path("/etc/passwd", 0, layout::kRightFdRead, fd), Errno::kNotcapable);
   EXPECT_EQ(open_path(std::string("tmp/a\0b", 7), layout::kOflagCreat, layout::kRightFdWrite, fd), Errno::kInval);
   EXPECT_EQ(open_path("etc/passwd", 0, layout::kRightFdRead, fd), Errno::kNoent);
@@ -193,12 +203,41 @@ TEST_F(Wasi, RenameIntoOwnSubtreeIsRefused) {
   EXPECT_EQ(path_rename(ctx, 3, 0x100, 5, 3, 0x200, 9), Errno::kInval);
 }
 
-TEST_F(Wasi, LinksAreNotSupported) {
+TEST_F(Wasi, SymlinksCannotBeCreated) {
   put_str(0x100, "/etc/passwd");
   put_str(0x200, "tmp/l");
   EXPECT_EQ(path_symlink(ctx, 0x100, 11, 3, 0x200, 5), Errno::kNotsup);
+  put_str(0x300, "tmp/l");
+  EXPECT_EQ(path_readlink(ctx, 3, 0x300, 5, 0x400, 64, 0x500), Errno::kNoent);
+}
+
+TEST_F(Wasi, HardLinksStayInsideTheWritableTree) {
+  uint32_t fd;
+  ASSERT_EQ(open_path("tmp/a", layout::kOflagCreat, layout::kRightFdWrite, fd), Errno::kSuccess);
+  put_str(0x100, "tmp/a");
+  put_str(0x200, "tmp/b");
+  EXPECT_EQ(path_link(ctx, 3, 0, 0x100, 5, 3, 0x200, 5), Errno::kSuccess);
+  EXPECT_EQ(path_filestat_get(ctx, 3, 0, 0x200, 5, 0x400), Errno::kSuccess);
+  EXPECT_EQ(u32(0x400 + 24), 2u);  // nlink
+  EXPECT_EQ(path_link(ctx, 3, 0, 0x100, 5, 3, 0x200, 5), Errno::kExist);
   put_str(0x100, "tmp");
-  EXPECT_EQ(path_link(ctx, 3, 0, 0x100, 3, 3, 0x200, 5), Errno::kNotsup);
+  put_str(0x200, "tmp/c");
+  EXPECT_EQ(path_link(ctx, 3, 0, 0x100, 3, 3, 0x200, 5), Errno::kPerm);  // directories never
+}
+
+TEST_F(Wasi, TimestampsAreKeptAndSettable) {
+  uint32_t fd;
+  ASSERT_EQ(open_path("tmp/t", layout::kOflagCreat, layout::kRightFdWrite, fd), Errno::kSuccess);
+  put_str(0x100, "tmp/t");
+  const uint64_t when = 5'000'000'000;
+  EXPECT_EQ(path_filestat_set_times(ctx, 3, 0, 0x100, 5, when, when, 1 | 4), Errno::kSuccess);
+  ASSERT_EQ(path_filestat_get(ctx, 3, 0, 0x100, 5, 0x400), Errno::kSuccess);
+  uint64_t mtim;
+  mem->read(*mem->span(0x400 + 48, 8), &mtim);
+  EXPECT_EQ(mtim, when);
+  EXPECT_EQ(path_filestat_set_times(ctx, 3, 0, 0x100, 5, 0, 0, 1 | 2), Errno::kInval);  // ATIM and ATIM_NOW
+  put_str(0x100, ".");  // the read-only root
+  EXPECT_EQ(path_filestat_set_times(ctx, 3, 0, 0x100, 1, 0, 0, 2), Errno::kRofs);
 }
 
 TEST_F(Wasi, ReaddirListsAndHonoursSmallBuffers) {
@@ -253,13 +292,33 @@ TEST_F(Wasi, PollSleepsForAClockSubscription) {
   EXPECT_EQ(poll_oneoff(ctx, 0x1000, 0x2000, 100000, 0x3000), Errno::kInval);
 }
 
+TEST_F(Wasi, SoftDeadlineCutsASleepShort) {
+  uint8_t sub[layout::kSubscriptionSize] = {};
+  const uint64_t timeout = 60'000'000'000;  // a minute
+  std::memcpy(sub + 24, &timeout, 8);
+  std::memcpy(sub + 16, "\x01\0\0\0", 4);
+  put(0x1000, sub, sizeof sub);
+  rt::Budget budget;
+  const auto t0 = rt::Budget::Clock::now();
+  budget.start(0, t0 + std::chrono::milliseconds(30), rt::Budget::Clock::time_point::max());
+  ctx.budget = &budget;
+  EXPECT_EQ(poll_oneoff(ctx, 0x1000, 0x2000, 1, 0x3000), Errno::kSuccess);
+  const auto slept = rt::Budget::Clock::now() - t0;
+  EXPECT_GE(slept, std::chrono::milliseconds(30));
+  EXPECT_LT(slept, std::chrono::seconds(1));
+  EXPECT_EQ(u32(0x3000), 1u);  // reported as fired so the caller re-checks
+}
+
 TEST_F(Wasi, CancelCutsASleepShort) {
   uint8_t sub[layout::kSubscriptionSize] = {};
   const uint64_t timeout = 60'000'000'000;  // a minute
   std::memcpy(sub + 24, &timeout, 8);
   std::memcpy(sub + 16, "\x01\0\0\0", 4);
   put(0x1000, sub, sizeof sub);
-  ctx.cancel = true;
+  rt::Budget budget;
+  budget.start(0, rt::Budget::Clock::time_point::max(), rt::Budget::Clock::time_point::max());
+  budget.cancel();
+  ctx.budget = &budget;
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(poll_oneoff(ctx, 0x1000, 0x2000, 1, 0x3000), Errno::kSuccess);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));

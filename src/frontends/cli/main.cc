@@ -18,6 +18,7 @@ namespace {
 
 // Exit statuses besides Python's own (0, 1, sys.exit(n)).
 constexpr int kExitUsage = 2;
+constexpr int kExitTimeout = 124;
 constexpr int kExitPycellError = 125;
 
 constexpr const char* kVersion = "0.1.0";
@@ -38,6 +39,7 @@ struct Common {
   std::vector<std::string> extra_images;
   std::vector<std::string> env;
   uint64_t memory_mb = 0;
+  pycell::Limits limits;
 };
 
 int run_code(const Common& common, const std::string& code, pycell::ExecOptions options) {
@@ -48,17 +50,23 @@ int run_code(const Common& common, const std::string& code, pycell::ExecOptions 
   if (!engine) return fail(engine.error().message());
   pycell::SessionConfig sc;
   sc.env = common.env;
+  sc.limits = common.limits;
   if (common.memory_mb) sc.limits.memory_bytes = common.memory_mb << 20;
   auto session = pycell::Session::create(*engine, std::move(sc));
   if (!session) return fail(session.error().message());
   options.on_output = stream_out;
+  options.run_atexit = true;
   auto result = session->exec(code, options);
   if (!result) return fail(result.error().message());
   switch (result->exit_reason) {
     case pycell::ExitReason::kOk:
     case pycell::ExitReason::kException:
     case pycell::ExitReason::kExit:
+    case pycell::ExitReason::kMemory:
       return result->exit_code;
+    case pycell::ExitReason::kTimeout:
+      std::fprintf(stderr, "pycell: time limit reached\n");
+      return kExitTimeout;
     case pycell::ExitReason::kTrap:
       return fail("guest trapped: " + std::string(pycell::to_string(result->trap)));
     default:
@@ -90,9 +98,13 @@ int main(int argc, char** argv) {
                  "Extra read-only image overlaid on the stdlib (repeatable), e.g. pycell-stdlib-tests.tar");
   app.add_option("--env", common.env, "NAME=VALUE visible to the guest (repeatable); nothing else is passed");
   app.add_option("--memory-mb", common.memory_mb, "Guest memory cap in MiB (default 512)");
+  app.add_option("--timeout-ms", common.limits.timeout_ms,
+                 "Wall-clock limit per run in ms; 0 = none (default 30000)");
+  app.add_option("--fuel", common.limits.fuel, "CPU budget in fuel units (~1 per bytecode); 0 = unlimited");
   app.footer(
       "Exit status: 0 success; 1 uncaught Python exception (traceback on stderr);\n"
-      "n for sys.exit(n); 2 usage error; 125 pycell error or guest trap.");
+      "n for sys.exit(n); 2 usage error; 124 time limit; 125 pycell error, guest trap\n"
+      "or other limit.");
 
   std::string code, input;
   auto* exec = app.add_subcommand("exec", "Run code given with -c, or read from stdin with '-'");

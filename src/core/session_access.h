@@ -1,0 +1,21 @@
+// SessionAccess: core-internal entry points into Session (the engine's cold
+// start and snapshot loading) that the public API does not offer.
+#pragma once
+
+#include <memory>
+
+#include "pycell/session.h"
+
+namespace pycell {
+
+struct EngineState;
+struct SessionState;
+
+struct SessionAccess {
+  /// Starts an interpreter from scratch (CPython start-up), ignoring any base snapshot.
+  static Result<Session> create_cold(std::shared_ptr<const EngineState> engine, SessionConfig config);
+  /// The function table of a started session (to build an Engine's template).
+  static std::shared_ptr<const rt::TableTemplate> table(const Session& s);
+};
+
+}  // namespace pycell

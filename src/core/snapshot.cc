@@ -1,0 +1,221 @@
+// Snapshot serialization: a versioned, build-bound, SHA-256-sealed byte format.
+//
+//   magic "PYCELLSNAP01" | build id (64 hex chars) |
+//   u64 memory size | memory bytes | u64 globals size | globals |
+//   u64 entry count | entries of /tmp (kind, times, link, path, data) |
+//   u32 fd count | fds | SHA-256 of all the above
+#include "pycell/snapshot.h"
+
+#include <openssl/evp.h>
+
+#include <cstring>
+
+#include "core/snapshot_state.h"
+#include "pycell_guest_info.h"
+#include "vfs/mem_fs.h"
+
+namespace pycell {
+namespace {
+
+constexpr char kMagic[] = "PYCELLSNAP01";
+constexpr size_t kMagicSize = sizeof(kMagic) - 1;
+constexpr size_t kBuildIdSize = 64;
+constexpr size_t kHashSize = 32;
+
+bool sha256(std::string_view data, uint8_t out[kHashSize]) {
+  unsigned int len = 0;
+  return EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr) == 1 && len == kHashSize;
+}
+
+class Writer {
+ public:
+  void bytes(const void* p, size_t n) { out.append(static_cast<const char*>(p), n); }
+  template <class T>
+  void num(T v) {
+    bytes(&v, sizeof v);
+  }
+  void str(std::string_view s) {
+    num<uint64_t>(s.size());
+    bytes(s.data(), s.size());
+  }
+  std::string out;
+};
+
+/// Bounds-checked reader over untrusted bytes.
+class Reader {
+ public:
+  explicit Reader(std::string_view d) : d_(d) {}
+  bool bytes(void* p, size_t n) {
+    if (n > d_.size() - at_) return false;
+    std::memcpy(p, d_.data() + at_, n);
+    at_ += n;
+    return true;
+  }
+  template <class T>
+  bool num(T& v) {
+    return bytes(&v, sizeof v);
+  }
+  bool view(size_t n, std::string_view& out) {
+    if (n > d_.size() - at_) return false;
+    out = d_.substr(at_, n);
+    at_ += n;
+    return true;
+  }
+  bool str(std::string& s) {
+    uint64_t n;
+    std::string_view v;
+    if (!num(n) || !view(n, v)) return false;
+    s.assign(v);
+    return true;
+  }
+  bool done() const { return at_ == d_.size(); }
+
+ private:
+  std::string_view d_;
+  size_t at_ = 0;
+};
+
+Error corrupt(const std::string& why) { return Error(ErrorCode::kCorrupt, "snapshot is corrupt: " + why); }
+
+}  // namespace
+
+uint64_t Snapshot::memory_bytes() const { return state_->memory->size(); }
+
+Result<std::string> Snapshot::serialize() const {
+  const SnapshotState& st = *state_;
+  Writer w;
+  w.bytes(kMagic, kMagicSize);
+  w.bytes(PYCELL_GUEST_BUILD_ID, kBuildIdSize);
+  w.num<uint64_t>(st.memory->size());
+  const size_t mem_at = w.out.size();
+  w.out.resize(mem_at + st.memory->size());
+  if (auto r = st.memory->read(0, w.out.data() + mem_at, st.memory->size()); !r) return r.error();
+  w.str(std::string_view(reinterpret_cast<const char*>(st.globals.data()), st.globals.size()));
+
+  std::vector<vfs::MemEntry> entries = vfs::list_mem_tree(*st.tmp);
+  w.num<uint64_t>(entries.size());
+  for (const auto& e : entries) {
+    w.num<uint8_t>(static_cast<uint8_t>(e.kind));
+    w.num(e.atime_ns);
+    w.num(e.mtime_ns);
+    w.num(e.link_of);
+    w.str(e.path);
+    w.str(e.data);
+  }
+  w.num<uint32_t>(static_cast<uint32_t>(st.fds.size()));
+  for (size_t i = 0; i < st.fds.size(); ++i) {
+    const auto& f = st.fds[i];
+    w.num<uint8_t>(f ? 1 : 0);
+    if (!f) continue;
+    // Open files are named by their /tmp entry; the root is entry "root".
+    int64_t entry = -2;  // stdio
+    if (f->kind == wasi::FdEntry::Kind::kNode) {
+      if (!f->node) {
+        entry = -1;
+      } else {
+        for (size_t k = 0; k < entries.size(); ++k) {
+          if (entries[k].node == f->node) entry = static_cast<int64_t>(k);
+        }
+        if (entry < 0) {
+          return Error(ErrorCode::kInvalidArgument, "fd " + std::to_string(i) +
+                                                        " is open on a file outside /tmp; close it before serializing");
+        }
+      }
+    }
+    w.num<uint8_t>(static_cast<uint8_t>(f->kind));
+    w.num(entry);
+    w.num(f->offset);
+    w.num(f->fdflags);
+    w.num<uint8_t>(f->readable);
+    w.num<uint8_t>(f->writable);
+    w.str(f->preopen);
+  }
+  uint8_t hash[kHashSize];
+  if (!sha256(w.out, hash)) return Error(ErrorCode::kResourceExhausted, "SHA-256 failed");
+  w.bytes(hash, kHashSize);
+  return std::move(w.out);
+}
+
+Result<Snapshot> Snapshot::deserialize(std::string_view bytes) {
+  if (bytes.size() < kMagicSize + kBuildIdSize + kHashSize || bytes.substr(0, kMagicSize) != kMagic) {
+    return Error(ErrorCode::kCorrupt, "not a pycell snapshot");
+  }
+  const std::string_view body = bytes.substr(0, bytes.size() - kHashSize);
+  uint8_t hash[kHashSize];
+  if (!sha256(body, hash) || std::memcmp(hash, bytes.data() + body.size(), kHashSize) != 0) {
+    return corrupt("checksum mismatch (truncated or altered)");
+  }
+  const std::string_view id = body.substr(kMagicSize, kBuildIdSize);
+  if (id != std::string_view(PYCELL_GUEST_BUILD_ID, kBuildIdSize)) {
+    return Error(ErrorCode::kInvalidArgument, "snapshot was made by another pycell build (" + std::string(id.substr(0, 12)) +
+                                                  "…, this build is " + std::string(PYCELL_GUEST_BUILD_ID, 12) + "…)");
+  }
+  Reader r(body.substr(kMagicSize + kBuildIdSize));
+  auto st = std::make_shared<SnapshotState>();
+  uint64_t mem_size;
+  std::string_view mem;
+  if (!r.num(mem_size) || mem_size % rt::kWasmPageBytes || mem_size > rt::kMaxGuestBytes || !r.view(mem_size, mem)) {
+    return corrupt("memory section");
+  }
+  auto image = rt::MemoryImage::create(reinterpret_cast<const uint8_t*>(mem.data()), mem_size);
+  if (!image) return image.error();
+  st->memory = std::move(*image);
+  std::string globals;
+  if (!r.str(globals) || globals.size() != rt::Instance::globals_size()) return corrupt("globals section");
+  st->globals.assign(globals.begin(), globals.end());
+
+  uint64_t count;
+  if (!r.num(count) || count == 0 || count > (1u << 24)) return corrupt("file section");
+  std::vector<vfs::MemEntry> entries(count);
+  for (auto& e : entries) {
+    uint8_t kind;
+    if (!r.num(kind) || !r.num(e.atime_ns) || !r.num(e.mtime_ns) || !r.num(e.link_of) || !r.str(e.path) ||
+        !r.str(e.data)) {
+      return corrupt("file entry");
+    }
+    if (kind != static_cast<uint8_t>(vfs::Kind::kFile) && kind != static_cast<uint8_t>(vfs::Kind::kDirectory)) {
+      return corrupt("file kind");
+    }
+    e.kind = static_cast<vfs::Kind>(kind);
+  }
+  vfs::NodeMap map;
+  auto tmp = vfs::build_mem_tree(entries, vfs::unbounded_quota());
+  if (!tmp) return corrupt("file tree");
+  st->tmp = tmp.value;
+  // Entries -> nodes of the rebuilt tree, for the fd table.
+  std::vector<std::shared_ptr<vfs::Node>> nodes;
+  for (const auto& e : vfs::list_mem_tree(*st->tmp)) nodes.push_back(e.node);
+
+  uint32_t nfds;
+  if (!r.num(nfds) || nfds > wasi::kMaxFds) return corrupt("fd section");
+  for (uint32_t i = 0; i < nfds; ++i) {
+    uint8_t present;
+    if (!r.num(present)) return corrupt("fd entry");
+    if (!present) {
+      st->fds.emplace_back();
+      continue;
+    }
+    wasi::FdEntry f;
+    uint8_t kind, readable, writable;
+    int64_t entry;
+    if (!r.num(kind) || !r.num(entry) || !r.num(f.offset) || !r.num(f.fdflags) || !r.num(readable) ||
+        !r.num(writable) || !r.str(f.preopen) || kind > static_cast<uint8_t>(wasi::FdEntry::Kind::kNode)) {
+      return corrupt("fd entry");
+    }
+    f.kind = static_cast<wasi::FdEntry::Kind>(kind);
+    f.readable = readable;
+    f.writable = writable;
+    if (f.kind == wasi::FdEntry::Kind::kNode) {
+      if (entry >= 0 && static_cast<uint64_t>(entry) < nodes.size()) {
+        f.node = nodes[static_cast<size_t>(entry)];
+      } else if (entry != -1) {
+        return corrupt("fd names no file");
+      }
+    }
+    st->fds.push_back(std::move(f));
+  }
+  if (!r.done()) return corrupt("trailing bytes");
+  return Snapshot(std::move(st));
+}
+
+}  // namespace pycell

@@ -1,0 +1,61 @@
+// Budget: the CPU (fuel) and wall-clock allowance of one guest run, consulted
+// every time a fuel slice runs out, and the reason a run was stopped.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace pycell::rt {
+
+class Budget {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// Fuel per slice: the most loop iterations between two checks of the
+  /// clock. ~10k bytecodes is a fraction of a millisecond, which bounds how far
+  /// a deadline can be overshot; larger slices would save only clock reads.
+  static constexpr int64_t kSlice = 10000;
+
+  /// Why the host stopped a run.
+  enum class Stop { kNone, kFuel, kTimeout, kCancelled, kOutput };
+
+  /// Starts a run: `fuel_limit` 0 means unlimited; deadlines may be max().
+  void start(uint64_t fuel_limit, Clock::time_point soft, Clock::time_point hard);
+
+  /// The next slice, its negation to request a soft stop, or 0 with stop()
+  /// set when the run must end now (the caller traps).
+  int64_t refill();
+
+  /// Fuel consumed in the run, given what is left of the current slice.
+  [[nodiscard]] uint64_t used(int64_t remaining_in_slice) const;
+
+  [[nodiscard]] Stop stop() const { return stop_; }
+  [[nodiscard]] bool soft_stop_sent() const { return soft_sent_; }
+
+  /// From host code on the guest's thread: end the run at its next check.
+  void request_stop(Stop why) { requested_ = why; }
+
+  /// From any thread: end the current run at its next check.
+  void cancel() { cancel_.store(true, std::memory_order_relaxed); }
+  [[nodiscard]] bool cancelled() const { return cancel_.load(std::memory_order_relaxed); }
+
+  /// When a wait outside guest code (a sleep) must end so the next check can
+  /// act: the soft deadline until the soft stop is sent, then the hard one.
+  [[nodiscard]] Clock::time_point wake_by() const {
+    return requested_ != Stop::kNone ? Clock::time_point::min() : soft_sent_ ? hard_ : std::min(soft_, hard_);
+  }
+
+ private:
+  uint64_t limit_ = 0;
+  uint64_t issued_ = 0;
+  Clock::time_point soft_ = Clock::time_point::max();
+  Clock::time_point hard_ = Clock::time_point::max();
+  bool soft_sent_ = false;
+  Stop stop_ = Stop::kNone;
+  Stop requested_ = Stop::kNone;
+  std::atomic<bool> cancel_{false};
+};
+
+}  // namespace pycell::rt
