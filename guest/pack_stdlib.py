@@ -42,22 +42,27 @@ def pyc_for(rel, data):
     return cfile, bytes(_code_to_hash_pyc(code, importlib.util.source_hash(data), checked=False))
 
 
-def add(tar, name, data):
+def add(tar, name, data, mtime):
     info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode = len(data), 0, 0o444
+    info.size, info.mtime, info.mode = len(data), mtime, 0o444
     tar.addfile(info, io.BytesIO(data))
 
 
 def write_image(out, files):
-    entries = {}
+    # Files keep their mtimes from the source tarball (deterministic, and after
+    # 1980, which zipfile and friends require); a .pyc takes its source's.
+    entries, mtimes = {}, {}
     for rel, path in files:
         with open(path, "rb") as f:
             data = f.read()
         entries[rel] = data
+        mtimes[rel] = int(os.stat(path).st_mtime)
         if rel.endswith(".py"):
             pyc = pyc_for(rel, data)
             if pyc:
                 entries[pyc[0]] = pyc[1]
+                mtimes[pyc[0]] = mtimes[rel]
+    newest = max(mtimes.values(), default=0)
     dirs = set()
     for rel in entries:
         d = os.path.dirname(rel)
@@ -67,10 +72,10 @@ def write_image(out, files):
     with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as tar:
         for d in sorted(dirs):
             info = tarfile.TarInfo(d)
-            info.type, info.mtime, info.mode = tarfile.DIRTYPE, 0, 0o555
+            info.type, info.mtime, info.mode = tarfile.DIRTYPE, newest, 0o555
             tar.addfile(info)
         for rel in sorted(entries):
-            add(tar, rel, entries[rel])
+            add(tar, rel, entries[rel], mtimes[rel])
     print(f"pack_stdlib: {out}: {len(entries)} files, {os.path.getsize(out) >> 20} MiB",
           file=sys.stderr)
 

@@ -22,11 +22,11 @@ _cell_counter = 0
 
 
 def _soft_stop(signum, frame):
-    # The host trips SIGINT when the run's time is up (guest/shim/shim.c).
+    # The host trips SIGXCPU when the run's time is up (guest/shim/shim.c).
     raise TimeoutError("pycell: time limit reached")
 
 
-signal.signal(signal.SIGINT, _soft_stop)
+signal.signal(signal.SIGXCPU, _soft_stop)
 
 
 def _compile_cell(source, filename):

@@ -24,14 +24,14 @@ __attribute__((import_module("pycell_host"), import_name("fuel_refill")))
 int64_t pycell_host_fuel_refill(void);
 
 /* Called by the loop headers tools/fuel instruments, with no fuel left. A soft
- * stop trips SIGINT's Python handler (installed by _pycell), which raises
+ * stop trips SIGXCPU's Python handler (installed by _pycell), which raises
  * TimeoutError at the next bytecode boundary; the C code running now (a regex,
  * a big-int multiply) is not interrupted, so the host follows up with a hard
  * stop if the run does not end within its grace period. */
 EXPORT(pycell_fuel_exhausted) int64_t pycell_fuel_exhausted(void) {
   int64_t slice = pycell_host_fuel_refill();
   if (slice < 0) {
-    PyErr_SetInterruptEx(SIGINT);
+    PyErr_SetInterruptEx(SIGXCPU);  /* "CPU time limit exceeded"; SIGINT stays the user's */
     slice = -slice;
   }
   return slice;
@@ -92,6 +92,9 @@ EXPORT(pycell_exec) void *pycell_exec(const char *code, uint32_t code_len,
                                       const char *meta, uint32_t meta_len, uint32_t flags) {
   Py_CLEAR(g_result);
   g_result_view.ptr = g_result_view.len = 0;
+  /* A soft stop that landed after the previous run's code (while reporting)
+   * belongs to that run: drop it. */
+  if (PyErr_CheckSignals() < 0) PyErr_Clear();
   PyObject *value = NULL;
   /* prepare -> (globals, body, expr-or-None), or raises (e.g. SyntaxError). */
   PyObject *prep = PyObject_CallFunction(g_prepare, "y#y#I", code, (Py_ssize_t)code_len,
@@ -105,6 +108,9 @@ EXPORT(pycell_exec) void *pycell_exec(const char *code, uint32_t code_len,
       if (expr != Py_None) value = PyEval_EvalCode(expr, globals, globals);
     }
     Py_DECREF(prep);
+    /* A soft stop requested after the code's last bytecode boundary (e.g. in a
+     * sleep that was its last statement) still ends this run with TimeoutError. */
+    if (!PyErr_Occurred() && PyErr_CheckSignals() < 0) Py_CLEAR(value);
   }
   PyObject *exc = PyErr_GetRaisedException();
   PyObject *r = PyObject_CallFunction(g_finish, "OOI", exc ? exc : Py_None,

@@ -58,15 +58,27 @@ Result<Engine> Engine::create(EngineConfig config) {
   if (!cold) return cold.error();
   state->table = SessionAccess::table(*cold);
   if (config.preinit) {
-    std::string code;
-    for (const auto& m : config.preload) code += "import " + m + "\n";
-    ExecOptions o;
-    o.mode = ExecOptions::Mode::kScript;
-    o.filename = "<pycell-preload>";
-    auto r = cold->exec(code, o);
-    if (!r) return r.error();
-    if (r->exit_reason != ExitReason::kOk) {
-      return Error(ErrorCode::kGuest, "preloading modules failed: " + r->stderr_text);
+    ExecOptions script;
+    script.mode = ExecOptions::Mode::kScript;
+    script.filename = "<pycell-preload>";
+    ExecOptions cell;  // named, so user cells still start at <cell-1>
+    cell.filename = "<pycell-preload>";
+    cell.want_json = true;
+    std::string imports;
+    for (const auto& m : config.preload) imports += "import " + m + "\n";
+    // After the imports, the paths every exec takes (compile a cell, report a
+    // value, JSON it), so their lazily built state is in the shared image
+    // rather than written into each session; then freeze everything so the
+    // cycle collector never walks (and dirties) the shared objects.
+    const std::pair<const char*, const ExecOptions*> steps[] = {
+        {imports.c_str(), &script}, {"1+1", &cell}, {"x = [1]\nx", &cell},
+        {"del x\nimport gc, linecache\nlinecache.clearcache()\ngc.collect()\ngc.freeze()", &script}};
+    for (const auto& [code, options] : steps) {
+      auto r = cold->exec(code, *options);
+      if (!r) return r.error();
+      if (r->exit_reason != ExitReason::kOk) {
+        return Error(ErrorCode::kGuest, "preparing the pre-initialized snapshot failed: " + r->stderr_text);
+      }
     }
     auto snap = cold->snapshot();
     if (!snap) return snap.error();

@@ -122,6 +122,7 @@ Result<void> load(SessionState& s, const Snapshot& snap) {
   s.wasi->exit_code.reset();
   s.instance = rt::Instance::create();
   s.instance->restore(st.globals, *s.engine->table, *s.memory, *s.budget, *s.wasi);
+  s.budget->bind_counter(s.instance->fuel_counter());
   s.committed = snap;
   s.broken.clear();
   return Ok();
@@ -152,6 +153,7 @@ Result<void> cold_start(SessionState& s) {
   s.wasi->init_fds(s.root);
   s.budget->start(0, rt::Budget::Clock::time_point::max(), rt::Budget::Clock::time_point::max());
   s.instance = rt::Instance::create();
+  s.budget->bind_counter(s.instance->fuel_counter());
   if (int trap = s.instance->instantiate(*s.memory, *s.budget, *s.wasi, s.stack()); trap != 0) {
     return Error(ErrorCode::kGuest, "instantiating the guest: " + trap_message(trap));
   }

@@ -35,7 +35,18 @@ class Budget {
   [[nodiscard]] bool soft_stop_sent() const { return soft_sent_; }
 
   /// From host code on the guest's thread: end the run at its next check.
-  void request_stop(Stop why) { requested_ = why; }
+  void request_stop(Stop why) {
+    requested_ = why;
+    check_soon();
+  }
+
+  /// Makes the guest's next loop header consult refill() (e.g. after a sleep
+  /// was cut short at the soft deadline), instead of the end of the slice.
+  void check_soon() {
+    if (counter_) *counter_ = 0;
+  }
+  /// Where the instance keeps the fuel left in the current slice.
+  void bind_counter(int64_t* counter) { counter_ = counter; }
 
   /// From any thread: end the current run at its next check.
   void cancel() { cancel_.store(true, std::memory_order_relaxed); }
@@ -55,6 +66,7 @@ class Budget {
   bool soft_sent_ = false;
   Stop stop_ = Stop::kNone;
   Stop requested_ = Stop::kNone;
+  int64_t* counter_ = nullptr;
   std::atomic<bool> cancel_{false};
 };
 

@@ -154,7 +154,9 @@ int Instance::instantiate(GuestMemory& memory, Budget& budget, wasi::Context& wa
 #ifdef PYCELL_GUEST_FUEL
 int64_t Instance::fuel() const { return static_cast<int64_t>(impl_->inst.w2c_pycell_fuel); }
 void Instance::set_fuel(int64_t v) { impl_->inst.w2c_pycell_fuel = static_cast<u64>(v); }
+int64_t* Instance::fuel_counter() { return reinterpret_cast<int64_t*>(&impl_->inst.w2c_pycell_fuel); }
 #else
+int64_t* Instance::fuel_counter() { return nullptr; }
 int64_t Instance::fuel() const { return 0; }
 void Instance::set_fuel(int64_t) {}
 #endif

@@ -55,6 +55,8 @@ class Instance {
   /// built without fuel checks.
   [[nodiscard]] int64_t fuel() const;
   void set_fuel(int64_t v);
+  /// The counter itself (for Budget::check_soon); null without fuel checks.
+  int64_t* fuel_counter();
   /// pycell_init: starts the interpreter; `status` is its return code.
   int init(int32_t& status, uint64_t stack_bytes);
   int alloc(uint32_t size, uint32_t& addr, uint64_t stack_bytes);

@@ -25,13 +25,14 @@ struct Mapping {
 
 class ImageFile final : public Node {
  public:
-  ImageFile(std::shared_ptr<const Mapping> m, size_t off, size_t size)
-      : map_(std::move(m)), off_(off), size_(size) {}
+  ImageFile(std::shared_ptr<const Mapping> m, size_t off, size_t size, uint64_t mtime_ns)
+      : map_(std::move(m)), off_(off), size_(size), mtime_ns_(mtime_ns) {}
   [[nodiscard]] Stat stat() const override {
     Stat s;
     s.kind = Kind::kFile;
     s.ino = ino_;
     s.size = size_;
+    s.atime_ns = s.mtime_ns = s.ctime_ns = mtime_ns_;
     return s;
   }
   Res<size_t> pread(uint64_t offset, std::span<uint8_t> out) const override {
@@ -44,6 +45,7 @@ class ImageFile final : public Node {
  private:
   std::shared_ptr<const Mapping> map_;
   size_t off_, size_;
+  uint64_t mtime_ns_;
   uint64_t ino_ = next_ino();
 };
 
@@ -54,8 +56,10 @@ class ImageDir final : public Node {
     s.kind = Kind::kDirectory;
     s.ino = ino_;
     s.nlink = 2;
+    s.atime_ns = s.mtime_ns = s.ctime_ns = mtime_ns_;
     return s;
   }
+  void set_mtime(uint64_t ns) { mtime_ns_ = ns; }
   Res<std::shared_ptr<Node>> lookup(std::string_view name) const override {
     auto it = children_.find(name);
     if (it == children_.end()) return Errno::kNoent;
@@ -91,6 +95,7 @@ class ImageDir final : public Node {
 
  private:
   std::map<std::string, std::shared_ptr<Node>, std::less<>> children_;
+  uint64_t mtime_ns_ = 0;
   uint64_t ino_ = next_ino();
 };
 
@@ -146,6 +151,7 @@ Result<void> add_archive(ImageDir& root, const std::string& path) {
     std::string name = field(h, 100), prefix = field(h + 345, 155);
     if (!prefix.empty()) name = prefix + "/" + name;
     const uint64_t size = octal(h + 124, 12);
+    const uint64_t mtime_ns = octal(h + 136, 12) * 1'000'000'000ull;
     const char type = static_cast<char>(h[156]);
     const size_t data = off + 512;
     if (size > m->size - data) return corrupt(path, "entry " + name + " runs past the end");
@@ -161,9 +167,9 @@ Result<void> add_archive(ImageDir& root, const std::string& path) {
       if (comp.empty() || comp == "." || comp == "..") return corrupt(path, "bad path " + name);
       if (slash == std::string::npos) {
         if (type == '5') {
-          dir->subdir(comp);
+          dir->subdir(comp)->set_mtime(mtime_ns);
         } else if (type == '0' || type == '\0') {
-          dir->put(comp, std::make_shared<ImageFile>(m, data, size));
+          dir->put(comp, std::make_shared<ImageFile>(m, data, size, mtime_ns));
         } else {
           return corrupt(path, "unsupported entry type for " + name);
         }

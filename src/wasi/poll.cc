@@ -92,8 +92,10 @@ Errno poll_oneoff(Context& c, uint32_t in, uint32_t out, uint32_t nsubs, uint32_
       }
       std::this_thread::sleep_for(std::min<steady_clock::duration>(wake - now, milliseconds(10)));
     }
-    // An interrupted sleep reports its clock as fired: the caller re-checks the
-    // time (Python's sleep loops), passing a loop header, where the stop lands.
+    // An interrupted sleep reports its clock as fired, and the very next loop
+    // header asks the budget, which delivers the stop (the shim also checks
+    // for a pending soft stop when the code returns).
+    if (interrupted && c.budget) c.budget->check_soon();
     const auto now = steady_clock::now();
     for (const auto& [sub, when] : clocks) {
       if (when <= now || interrupted) add_event(sub, kEventClock, Errno::kSuccess, 0);
