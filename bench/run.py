@@ -10,6 +10,7 @@ succeeded and every runtime printed the same checksum.
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import shutil
@@ -23,7 +24,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 CPU_DIR = BENCH_DIR / "cpu"
-ALL_RUNTIMES = ("native", "node-wasi", "pycell")
+ALL_RUNTIMES = ("native", "node-wasi", "pycell", "pycell-nofuel")
 STARTUP = "startup"
 STARTUP_MIN_REPS = 20
 
@@ -93,12 +94,54 @@ def find_node_wasi(node, builds):
                    code_args=["-c"])
 
 
-def find_pycell(path):
+def find_pycell(path, name="pycell"):
     exe = Path(path)
     if not os.access(exe, os.X_OK) or exe.is_dir():
-        return Runtime("pycell", missing=f"no {exe}")
-    return Runtime("pycell", prefix=[str(exe)], describe=str(exe),
+        hint = " (bench/build-nofuel.sh builds it)" if name == "pycell-nofuel" else ""
+        return Runtime(name, missing=f"no {exe}{hint}")
+    # No wall-clock limit: the CPU set runs for seconds by design.
+    return Runtime(name, prefix=[str(exe), "--timeout-ms", "0"], describe=str(exe),
                    code_args=["exec", "-c"], file_args=["run"])
+
+
+def session_metrics(native, bench_exe, quick):
+    """Issue 3's session figures from bench/session_bench.cc, beside native references."""
+    if not bench_exe.is_file():
+        return f"(sessions: {bench_exe} missing)\n"
+    out = subprocess.run([str(bench_exe)] + (["--quick"] if quick else []), capture_output=True, text=True)
+    if out.returncode != 0:
+        return f"(sessions: session_bench failed: {out.stderr.strip()[-500:]})\n"
+    m = json.loads(out.stdout)
+    proc = []
+    for _ in range(20):  # a native process computing 1+1, the issue's reference
+        t0 = time.perf_counter()
+        subprocess.run(native.prefix + ["-c", "1+1"], check=True, capture_output=True)
+        proc.append((time.perf_counter() - t0) * 1e6)
+    native_proc = statistics.median(proc)
+    exec_us = float(subprocess.run(native.prefix + ["-c", (
+        "import timeit; print(min(timeit.repeat('exec(\"1+1\", g)', 'g = {}', number=20000, repeat=7))"
+        " / 20000 * 1e6)")], check=True, capture_output=True, text=True).stdout)
+    rows = [
+        ("fresh session -> 1+1, p50 / p99", f"{m['fresh_1plus1_us']['p50']:.0f} / {m['fresh_1plus1_us']['p99']:.0f} µs",
+         f"{native_proc:.0f} µs (process)", f"{m['fresh_1plus1_us']['p50'] / native_proc:.3f}x", "<= 0.02x"),
+        ("  of which Session::create, p50", f"{m['create_only_us']['p50']:.0f} µs", "", "", ""),
+        ("pooled session -> 1+1, p50 / p99", f"{m['pooled_1plus1_us']['p50']:.0f} / {m['pooled_1plus1_us']['p99']:.0f} µs",
+         f"{native_proc:.0f} µs (process)", f"{m['pooled_1plus1_us']['p50'] / native_proc:.3f}x", ""),
+        ("private pages of a fresh session after 1+1 (Anonymous)", f"{m['fresh_dirty_pages']:.0f}", "", "",
+         "<= 100"),
+        ("trivial exec in a live session, p50", f"{m['live_exec_us']['p50']:.1f} µs",
+         f"{exec_us:.1f} µs (exec())", f"{m['live_exec_us']['p50'] / exec_us:.2f}x", "<= 1.5x"),
+        ("private memory per idle session (Anonymous / Private_Dirty)",
+         f"{m['idle_private_kib']:.0f} / {m['idle_private_dirty_kib']:.0f} KiB", "", "", "<= 512 KiB"),
+        ("sessions per GiB", f"{m['sessions_per_gib']:.0f}", "", "", ">= 2000"),
+        ("timeout overshoot p99 (1 s limit), Python loop",
+         f"{m['timeout_overshoot_ms']['python_p99']:.1f} ms", "", "", "<= 10 ms"),
+        ("timeout overshoot p99 (1 s limit), regex in C",
+         f"{m['timeout_overshoot_ms']['regex_p99']:.1f} ms", "", "", "<= 10 ms"),
+    ]
+    lines = ["| session metric | pycell | native | ratio | target |", "|---|---:|---:|---:|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows]
+    return "\n".join(lines) + "\n"
 
 
 def discover_workloads():
@@ -246,6 +289,11 @@ def render(benchmarks, all_results, runtimes, reps, startup_reps, scale):
             # Only a complete set is comparable; a partial geomean would flatter a runtime.
             cells.append(f"{statistics.geometric_mean(g):.2f}x" if len(g) == cpu_count else "-")
         lines.append("| " + " | ".join(cells) + " |")
+        fuel, nofuel = geo.get("pycell", []), geo.get("pycell-nofuel", [])
+        if len(fuel) == cpu_count and len(nofuel) == cpu_count:
+            lines.append("")
+            lines.append("Fuel instrumentation overhead on the CPU set (geomean of pycell / pycell-nofuel): "
+                         f"{statistics.geometric_mean([a / b for a, b in zip(fuel, nofuel)]):.3f}x")
     lines.append("")
     for rt in runtimes:
         lines.append(f"- {rt.name}: " + (f"missing ({rt.missing})" if rt.missing
@@ -259,6 +307,9 @@ def main():
     ap.add_argument("--only", help="comma-separated benchmarks (startup and/or cpu/ names)")
     ap.add_argument("--runtimes", default=",".join(ALL_RUNTIMES))
     ap.add_argument("--pycell", default=str(REPO_DIR / "build" / "pycell"))
+    ap.add_argument("--pycell-nofuel", default=str(REPO_DIR / "build-nofuel" / "pycell"),
+                    help="pycell built without fuel checks (bench/build-nofuel.sh), for the fuel overhead")
+    ap.add_argument("--no-sessions", action="store_true", help="skip the session metrics")
     ap.add_argument("--node", default="node")
     ap.add_argument("--markdown-out", help="also write the table to this file")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per single run")
@@ -282,7 +333,8 @@ def main():
 
     builds = cpython_builds()
     finders = {"native": lambda: find_native(builds), "node-wasi": lambda: find_node_wasi(args.node, builds),
-               "pycell": lambda: find_pycell(args.pycell)}
+               "pycell": lambda: find_pycell(args.pycell),
+               "pycell-nofuel": lambda: find_pycell(args.pycell_nofuel, "pycell-nofuel")}
     runtimes = [finders[n]() for n in names]
     for rt in runtimes:
         if rt.missing:
@@ -299,6 +351,10 @@ def main():
         all_results[name] = res
 
     table = render(benchmarks, all_results, runtimes, args.reps, startup_reps, args.scale)
+    native = next((rt for rt in usable if rt.name == "native"), None)
+    if not args.no_sessions and native:
+        table += "\n" + session_metrics(native, Path(args.pycell).parent / "pycell_session_bench",
+                                        args.scale < 1)
     print(table)
     if args.markdown_out:
         Path(args.markdown_out).write_text(table)

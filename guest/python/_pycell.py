@@ -88,7 +88,7 @@ def prepare(code, meta, flags):
         sys.argv = list(info["argv"])
     g = _main.__dict__
     _remember_source(source, filename)
-    if flags & SCRIPT:
+    if flags & SCRIPT and filename != "<string>":  # python -c sets no __file__
         g["__file__"] = filename
         return g, compile(source, filename, "exec", dont_inherit=True), None
     body, expr = _compile_cell(source, filename)

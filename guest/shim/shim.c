@@ -37,8 +37,70 @@ EXPORT(pycell_fuel_exhausted) int64_t pycell_fuel_exhausted(void) {
   return slice;
 }
 
-EXPORT(pycell_alloc) void *pycell_alloc(uint32_t size) { return malloc(size ? size : 1); }
-EXPORT(pycell_free) void pycell_free(void *p) { free(p); }
+/* The request buffer: the host writes code + meta here before pycell_exec.
+ * Kept between runs, so an exec needs one guest call, not three. */
+static char *g_buf;
+static uint32_t g_cap;
+
+/* Makes the request buffer hold at least `size` bytes; returns it (0: no memory). */
+EXPORT(pycell_buffer) void *pycell_buffer(uint32_t size) {
+  /* Give back a large buffer once requests are small again. */
+  if (size > g_cap || (g_cap > (1u << 20) && size < g_cap / 4)) {
+    char *n = realloc(g_buf, size ? size : 1);
+    if (!n) return NULL;
+    g_buf = n;
+    g_cap = size ? size : 1;
+  }
+  return g_buf;
+}
+
+/* Sets the refcount of everything reachable from the collector's objects to
+ * "immortal" (and untracks it), so that refcount traffic on the shared
+ * snapshot never writes to its pages: each session then copies only the pages
+ * it really changes. Called once, just before the engine's snapshot. */
+extern void _Py_SetImmortal(PyObject *op);
+
+static PyObject **g_stack;
+static size_t g_len, g_size;
+
+static int push(PyObject *o, void *unused) {
+  (void)unused;
+  if (o == NULL || _Py_IsImmortal(o)) return 0;
+  /* Strings not already interned-immortal keep their lifecycle: interning
+   * treats immortal strings specially. */
+  if (PyUnicode_Check(o)) return 0;
+  if (g_len == g_size) {
+    size_t n = g_size ? g_size * 2 : 4096;
+    PyObject **grown = realloc(g_stack, n * sizeof *grown);
+    if (!grown) return -1;
+    g_stack = grown;
+    g_size = n;
+  }
+  g_stack[g_len++] = o;
+  return 0;
+}
+
+EXPORT(pycell_freeze) int pycell_freeze(void) {
+  PyObject *gc = PyImport_ImportModule("gc");
+  PyObject *objs = gc ? PyObject_CallMethod(gc, "get_objects", NULL) : NULL;
+  Py_XDECREF(gc);
+  if (!objs) { PyErr_Print(); return -1; }
+  int rc = 0;
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(objs) && rc == 0; i++) rc = push(PyList_GET_ITEM(objs, i), NULL);
+  /* An explicit stack: the object graph is far deeper than any native stack. */
+  while (rc == 0 && g_len > 0) {
+    PyObject *o = g_stack[--g_len];
+    if (_Py_IsImmortal(o)) continue;
+    _Py_SetImmortal(o);
+    traverseproc traverse = Py_TYPE(o)->tp_traverse;
+    if (traverse && PyType_IS_GC(Py_TYPE(o))) rc = traverse(o, push, NULL);
+  }
+  free(g_stack);
+  g_stack = NULL;
+  g_len = g_size = 0;
+  Py_DECREF(objs);
+  return rc;
+}
 
 static int fail(PyStatus st) {
   if (st.err_msg) fprintf(stderr, "pycell guest: %s: %s\n", st.func ? st.func : "init", st.err_msg);
@@ -83,15 +145,16 @@ EXPORT(pycell_init) int pycell_init(void) {
   return 0;
 }
 
-/* Runs one request. code/meta are guest buffers the host filled; meta is a JSON
- * object with optional filename/argv (may be empty). The user's code is
+/* Runs one request: the request buffer holds the code (code_len bytes), then
+ * meta: a JSON object with optional filename/argv (may be empty). The user's code is
  * evaluated here, from C, so no runner frame sits beneath it (sys._getframe,
  * inspect.stack and tracebacks see only the user's frames). Returns the address
  * of the {ptr,len} view of the JSON result, or 0 if the runner itself failed. */
-EXPORT(pycell_exec) void *pycell_exec(const char *code, uint32_t code_len,
-                                      const char *meta, uint32_t meta_len, uint32_t flags) {
+EXPORT(pycell_exec) void *pycell_exec(uint32_t code_len, uint32_t meta_len, uint32_t flags) {
   Py_CLEAR(g_result);
   g_result_view.ptr = g_result_view.len = 0;
+  if (code_len > g_cap || meta_len > g_cap - code_len) return NULL;
+  const char *code = g_buf, *meta = g_buf + code_len;
   /* A soft stop that landed after the previous run's code (while reporting)
    * belongs to that run: drop it. */
   if (PyErr_CheckSignals() < 0) PyErr_Clear();

@@ -16,7 +16,7 @@ struct PoolConfig {
   /// instead of queueing, so a front end can answer "busy" (HTTP 429).
   size_t max_sessions = 64;
   /// Fresh sessions kept ready by a background thread. Each has already run a
-  /// trivial exec, so its first pages are faulted in off the request path; each
+  /// trivial exec (`0`), so its first pages are faulted in off the request path; each
   /// costs about 1 MiB of private memory while it waits.
   size_t warm = 2;
   /// Configuration of every session.

@@ -67,6 +67,10 @@ class Session {
   /// the same build). Errors as create().
   static Result<Session> create(const Engine& engine, const Snapshot& snapshot, SessionConfig config);
 
+  /// One-shot mode: runs `code` in a fresh session that is discarded afterwards.
+  static Result<ExecResult> run_once(const Engine& engine, std::string_view code,
+                                     const ExecOptions& options = {}, SessionConfig config = {});
+
   /// Runs code. A Python exception, exit or trap is a normal ExecResult; an
   /// Error means the host could not run it (e.g. the session was closed by an
   /// earlier trap: kUnavailable).

@@ -35,8 +35,9 @@ struct PoolState {
       }
       lock.unlock();
       auto s = make();
-      // Fault in the pages every first exec touches; a failure just leaves it cold.
-      if (s) (void)(*s)->exec("pass");
+      // Fault in the pages a first exec touches (a value is reported, as for
+      // most cells); a failure just leaves the session cold.
+      if (s) (void)(*s)->exec("0");
       lock.lock();
       if (!s) {
         wake.wait_for(lock, std::chrono::seconds(1));  // e.g. out of memory: retry later

@@ -3,6 +3,7 @@
 // when a run leaves the interpreter in an unknown state.
 #include "pycell/session.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/engine_state.h"
@@ -28,6 +29,8 @@ struct SessionState {
   std::shared_ptr<vfs::Node> root;      // the guest's "/"
   std::shared_ptr<vfs::Node> tmp;       // its /tmp
   std::optional<Snapshot> committed;
+  /// The guest's request buffer as last reported (re-asked after a load).
+  uint32_t buffer_addr = 0, buffer_cap = 0;
   /// Set when the state is unknown and there is nothing to roll back to.
   std::string broken;
 
@@ -125,6 +128,7 @@ Result<void> load(SessionState& s, const Snapshot& snap) {
   s.budget->bind_counter(s.instance->fuel_counter());
   s.committed = snap;
   s.broken.clear();
+  s.buffer_addr = s.buffer_cap = 0;
   return Ok();
 }
 
@@ -203,6 +207,15 @@ std::shared_ptr<const rt::TableTemplate> SessionAccess::table(const Session& s) 
   return s.state_->instance->capture_table();
 }
 
+Result<void> SessionAccess::freeze(Session& s) {
+  int32_t status = 0;
+  if (int trap = s.state_->instance->freeze(status, s.state_->stack()); trap != 0 || status != 0) {
+    return Error(ErrorCode::kGuest, "freezing the interpreter's objects failed" +
+                                        (trap ? ": " + trap_message(trap) : std::string()));
+  }
+  return Ok();
+}
+
 Result<Session> Session::create(const Engine& engine, SessionConfig config) {
   if (!engine.state()->base) return SessionAccess::create_cold(engine.state(), std::move(config));
   return create(engine, *engine.state()->base, std::move(config));
@@ -248,6 +261,13 @@ Result<Session> Session::fork() {
 
 void Session::cancel() { state_->budget->cancel(); }
 
+Result<ExecResult> Session::run_once(const Engine& engine, std::string_view code, const ExecOptions& options,
+                                     SessionConfig config) {
+  auto s = create(engine, std::move(config));
+  if (!s) return s.error();
+  return s->exec(code, options);
+}
+
 Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& options) {
   SessionState& s = *state_;
   if (!s.broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + s.broken);
@@ -282,21 +302,26 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
   } clear_streams{w};
 
   const std::string meta = encode_exec_meta(options);
-  uint32_t code_addr = 0, meta_addr = 0, view = 0;
-  int trap = s.instance->alloc(static_cast<uint32_t>(code.size()), code_addr, s.stack());
-  if (!trap) trap = s.instance->alloc(static_cast<uint32_t>(meta.size()), meta_addr, s.stack());
-  if (!trap && (!code_addr || !meta_addr)) {
-    return Error(ErrorCode::kResourceExhausted, "guest memory exhausted before the code could be passed in");
+  const uint64_t need = uint64_t{code.size()} + meta.size();
+  if (need > rt::kMaxGuestBytes) return Error(ErrorCode::kInvalidArgument, "code too large");
+  uint32_t view = 0;
+  int trap = 0;
+  if (need > s.buffer_cap || s.buffer_addr == 0) {
+    trap = s.instance->buffer(static_cast<uint32_t>(std::max<uint64_t>(need, 4096)), s.buffer_addr, s.stack());
+    s.buffer_cap = s.buffer_addr ? static_cast<uint32_t>(std::max<uint64_t>(need, 4096)) : 0;
+    if (!trap && !s.buffer_addr) {
+      return Error(ErrorCode::kResourceExhausted, "guest memory exhausted before the code could be passed in");
+    }
   }
   if (!trap) {
-    if (!s.memory->store_bytes(code_addr, code.data(), code.size()) ||
-        !s.memory->store_bytes(meta_addr, meta.data(), meta.size())) {
-      return Error(ErrorCode::kGuest, "guest allocator returned an invalid buffer");
+    if (!s.memory->store_bytes(s.buffer_addr, code.data(), code.size()) ||
+        !s.memory->store_bytes(s.buffer_addr + static_cast<uint32_t>(code.size()), meta.data(), meta.size())) {
+      return Error(ErrorCode::kGuest, "guest returned an invalid request buffer");
     }
     const uint32_t flags = (options.mode == ExecOptions::Mode::kScript ? kFlagScript : 0) |
                            (options.want_json ? kFlagWantJson : 0) | (options.run_atexit ? kFlagRunAtexit : 0);
-    trap = s.instance->exec(code_addr, static_cast<uint32_t>(code.size()), meta_addr,
-                            static_cast<uint32_t>(meta.size()), flags, view, s.stack());
+    trap = s.instance->exec(static_cast<uint32_t>(code.size()), static_cast<uint32_t>(meta.size()), flags, view,
+                            s.stack());
   }
 
   ExecResult r;
@@ -311,10 +336,6 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
       if (r.error->type == "TimeoutError" && s.budget->soft_stop_sent()) r.exit_reason = ExitReason::kTimeout;
       if (r.error->type == "MemoryError") r.exit_reason = ExitReason::kMemory;
     }
-    // Return the buffers; a trap here means the guest heap is damaged.
-    int t = s.instance->free(code_addr, s.stack());
-    if (!t) t = s.instance->free(meta_addr, s.stack());
-    unknown_state = t != 0;
   } else if (trap == static_cast<int>(rt::TrapCode::kHostExit)) {
     r.exit_reason = ExitReason::kExit;
     r.exit_code = static_cast<int>(w.exit_code.value_or(1));

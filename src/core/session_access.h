@@ -16,6 +16,8 @@ struct SessionAccess {
   static Result<Session> create_cold(std::shared_ptr<const EngineState> engine, SessionConfig config);
   /// The function table of a started session (to build an Engine's template).
   static std::shared_ptr<const rt::TableTemplate> table(const Session& s);
+  /// Makes every object of a started session immortal (see pycell_freeze).
+  static Result<void> freeze(Session& s);
 };
 
 }  // namespace pycell

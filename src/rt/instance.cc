@@ -118,26 +118,27 @@ void do_init(void* p) {
   a->status = static_cast<int32_t>(Z_pycellZ_pycell_init(a->inst));
 }
 
-struct AllocArgs {
+struct BufferArgs {
   Z_pycell_instance_t* inst;
   uint32_t size, addr;
 };
-void do_alloc(void* p) {
-  auto* a = static_cast<AllocArgs*>(p);
-  a->addr = Z_pycellZ_pycell_alloc(a->inst, a->size);
+void do_buffer(void* p) {
+  auto* a = static_cast<BufferArgs*>(p);
+  a->addr = Z_pycellZ_pycell_buffer(a->inst, a->size);
 }
-void do_free(void* p) {
-  auto* a = static_cast<AllocArgs*>(p);
-  Z_pycellZ_pycell_free(a->inst, a->addr);
+
+void do_freeze(void* p) {
+  auto* a = static_cast<InitArgs*>(p);
+  a->status = static_cast<int32_t>(Z_pycellZ_pycell_freeze(a->inst));
 }
 
 struct ExecArgs {
   Z_pycell_instance_t* inst;
-  uint32_t code, code_len, meta, meta_len, flags, view;
+  uint32_t code_len, meta_len, flags, view;
 };
 void do_exec(void* p) {
   auto* a = static_cast<ExecArgs*>(p);
-  a->view = Z_pycellZ_pycell_exec(a->inst, a->code, a->code_len, a->meta, a->meta_len, a->flags);
+  a->view = Z_pycellZ_pycell_exec(a->inst, a->code_len, a->meta_len, a->flags);
 }
 
 }  // namespace
@@ -168,21 +169,22 @@ int Instance::init(int32_t& status, uint64_t stack_bytes) {
   return trap;
 }
 
-int Instance::alloc(uint32_t size, uint32_t& addr, uint64_t stack_bytes) {
-  AllocArgs a{&impl_->inst, size, 0};
-  int trap = call_guest(do_alloc, &a, stack_bytes, *impl_->memory);
+int Instance::buffer(uint32_t size, uint32_t& addr, uint64_t stack_bytes) {
+  BufferArgs a{&impl_->inst, size, 0};
+  int trap = call_guest(do_buffer, &a, stack_bytes, *impl_->memory);
   addr = a.addr;
   return trap;
 }
 
-int Instance::free(uint32_t addr, uint64_t stack_bytes) {
-  AllocArgs a{&impl_->inst, 0, addr};
-  return call_guest(do_free, &a, stack_bytes, *impl_->memory);
+int Instance::freeze(int32_t& status, uint64_t stack_bytes) {
+  InitArgs a{&impl_->inst, -1};
+  int trap = call_guest(do_freeze, &a, stack_bytes, *impl_->memory);
+  status = a.status;
+  return trap;
 }
 
-int Instance::exec(uint32_t code, uint32_t code_len, uint32_t meta, uint32_t meta_len, uint32_t flags,
-                   uint32_t& view, uint64_t stack_bytes) {
-  ExecArgs a{&impl_->inst, code, code_len, meta, meta_len, flags, 0};
+int Instance::exec(uint32_t code_len, uint32_t meta_len, uint32_t flags, uint32_t& view, uint64_t stack_bytes) {
+  ExecArgs a{&impl_->inst, code_len, meta_len, flags, 0};
   int trap = call_guest(do_exec, &a, stack_bytes, *impl_->memory);
   view = a.view;
   return trap;

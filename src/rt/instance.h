@@ -59,11 +59,13 @@ class Instance {
   int64_t* fuel_counter();
   /// pycell_init: starts the interpreter; `status` is its return code.
   int init(int32_t& status, uint64_t stack_bytes);
-  int alloc(uint32_t size, uint32_t& addr, uint64_t stack_bytes);
-  int free(uint32_t addr, uint64_t stack_bytes);
-  /// pycell_exec; `view` is the guest address of the {ptr,len} result view (0: failure).
-  int exec(uint32_t code, uint32_t code_len, uint32_t meta, uint32_t meta_len, uint32_t flags,
-           uint32_t& view, uint64_t stack_bytes);
+  /// pycell_buffer: the guest's request buffer, grown to `size` (addr 0: no memory).
+  int buffer(uint32_t size, uint32_t& addr, uint64_t stack_bytes);
+  /// pycell_exec on the request buffer; `view` is the guest address of the
+  /// {ptr,len} result view (0: failure).
+  int exec(uint32_t code_len, uint32_t meta_len, uint32_t flags, uint32_t& view, uint64_t stack_bytes);
+  /// pycell_freeze: makes the interpreter's current objects immortal.
+  int freeze(int32_t& status, uint64_t stack_bytes);
 
  private:
   Instance();

@@ -167,6 +167,25 @@ TEST(Session, DeepCRecursionWithDefaultStackIsRecursionError) {
   EXPECT_EQ(r.error->type, "RecursionError");
 }
 
+TEST(Session, FreshSessionHasCPythonsGlobalsOnly) {
+  // Nothing the engine did while preparing its snapshot may show.
+  Session s = new_session();
+  ExecResult r = exec_ok(s, "sorted(globals())");
+  EXPECT_EQ(r.value_repr, "['__annotations__', '__builtins__', '__doc__', '__loader__', '__name__', "
+                          "'__package__', '__spec__']");
+  EXPECT_EQ(exec_ok(s, "1").value_repr, "1");
+  r = exec_ok(s, "1/0");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->frames.at(0).file, "<cell-3>");
+}
+
+TEST(Session, RunOnceUsesAFreshSession) {
+  auto r = Session::run_once(testing::test_engine(), "import sys\nprint('once')\n'__file__' in globals()");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->stdout_text, "once\n");
+  EXPECT_EQ(r->value_repr, "False");
+}
+
 TEST(Session, SessionsDoNotShareVariables) {
   Session a = new_session();
   Session b = new_session();

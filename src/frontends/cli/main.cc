@@ -46,17 +46,17 @@ int run_code(const Common& common, const std::string& code, pycell::ExecOptions 
   pycell::EngineConfig ec;
   ec.stdlib_image = common.stdlib;
   ec.extra_images = common.extra_images;
+  // One run per process: a cold start (~50 ms) beats building a snapshot first.
+  ec.preinit = false;
   auto engine = pycell::Engine::create(std::move(ec));
   if (!engine) return fail(engine.error().message());
   pycell::SessionConfig sc;
   sc.env = common.env;
   sc.limits = common.limits;
   if (common.memory_mb) sc.limits.memory_bytes = common.memory_mb << 20;
-  auto session = pycell::Session::create(*engine, std::move(sc));
-  if (!session) return fail(session.error().message());
   options.on_output = stream_out;
   options.run_atexit = true;
-  auto result = session->exec(code, options);
+  auto result = pycell::Session::run_once(*engine, code, options, std::move(sc));
   if (!result) return fail(result.error().message());
   switch (result->exit_reason) {
     case pycell::ExitReason::kOk:
