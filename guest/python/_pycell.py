@@ -54,10 +54,20 @@ def _frames(tb):
 
 
 def _user_tb(exc):
-    # A SyntaxError raised while compiling carries the runner's frames: drop them.
+    """The traceback as the user's code sees it: no runner frames at either end."""
     tb = exc.__traceback__
+    # A SyntaxError raised while compiling carries the runner's frames.
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
+    # A soft stop is raised inside the runner's signal handler: cut it off.
+    prev, t = None, tb
+    while t is not None:
+        if t.tb_frame.f_code is _soft_stop.__code__:
+            if prev is None:
+                return None
+            prev.tb_next = None
+            break
+        prev, t = t, t.tb_next
     return tb
 
 

@@ -32,7 +32,7 @@ enum class TrapKind {
   kIntegerOverflow,   ///< trapping integer conversion
   kDivideByZero,
   kIndirectCall,      ///< call_indirect to a bad index or signature
-  kHostProtocol,      ///< the guest passed the host something it must never pass
+  kUnknown,           ///< a trap code this build does not name (a host bug if seen)
 };
 
 /// Stable lower-case names, as used in JSON and on the command line.

@@ -50,14 +50,14 @@ Result<Engine> Engine::create(EngineConfig config) {
   auto state = std::make_shared<EngineState>();
   state->stdlib = *tree;
 
-  // One cold start: its function table is every instance's template, and (if
-  // asked) its state after the preloads is where every session begins.
-  SessionConfig cold_config;
-  cold_config.limits.timeout_ms = 0;
-  auto cold = SessionAccess::create_cold(state, cold_config);
-  if (!cold) return cold.error();
-  state->table = SessionAccess::table(*cold);
   if (config.preinit) {
+    // One cold start: its function table is every instance's template, and
+    // its state after the preloads is where every session begins.
+    SessionConfig cold_config;
+    cold_config.limits.timeout_ms = 0;
+    auto cold = SessionAccess::create_cold(state, cold_config);
+    if (!cold) return cold.error();
+    state->table = SessionAccess::table(*cold);
     // Cell mode (script mode would leave __file__ behind in __main__), named so
     // that user cells still start at <cell-1>.
     ExecOptions cell;
@@ -85,6 +85,13 @@ Result<Engine> Engine::create(EngineConfig config) {
     auto snap = cold->snapshot();
     if (!snap) return snap.error();
     state->base = std::move(*snap);
+    // Learn which pages a first exec reads and writes, so that sessions can
+    // map them in a few batched calls instead of ~1000 single faults. Best
+    // effort: without /proc/self/pagemap sessions just fault as they go.
+    auto probe = Session::create(Engine(state), {});
+    if (!probe) return probe.error();
+    if (auto r = probe->exec("1+1"); !r) return r.error();
+    if (auto hot = SessionAccess::residency(*probe)) state->hot = std::move(*hot);
   }
   return Engine(std::move(state));
 }

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "pycell/snapshot.h"
+#include "rt/guest_memory.h"
 #include "rt/instance.h"
 #include "vfs/vfs.h"
 
@@ -17,6 +18,8 @@ struct EngineState {
   std::shared_ptr<const rt::TableTemplate> table;
   /// The pre-initialized interpreter sessions start from, if built.
   std::optional<Snapshot> base;
+  /// Pages of `base` a first exec touches and writes: prefaulted in batch.
+  rt::HotPages hot;
 };
 
 }  // namespace pycell

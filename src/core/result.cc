@@ -27,7 +27,7 @@ std::string_view to_string(TrapKind t) {
     case TrapKind::kIntegerOverflow: return "integer_overflow";
     case TrapKind::kDivideByZero: return "divide_by_zero";
     case TrapKind::kIndirectCall: return "indirect_call";
-    case TrapKind::kHostProtocol: return "host_protocol";
+    case TrapKind::kUnknown: return "unknown";
   }
   return "unknown";
 }

@@ -105,11 +105,20 @@ std::vector<std::optional<wasi::FdEntry>> map_fds(const std::vector<std::optiona
   return out;
 }
 
-/// Loads a snapshot into `s` (memory, instance, /tmp, fds).
-Result<void> load(SessionState& s, const Snapshot& snap) {
+/// Loads a snapshot into `s` (memory, instance, /tmp, fds). `donor`, if given,
+/// is a live instance to take the table template from when the engine has none.
+Result<void> load(SessionState& s, const Snapshot& snap, const rt::Instance* donor = nullptr) {
   const SnapshotState& st = *snap.state();
+  const bool engine_base = s.engine->base && s.engine->base->state() == snap.state();
+  // The engine's table template, or (an engine built without preinit) a live
+  // instance's: every instance of a build has the same table.
+  std::shared_ptr<const rt::TableTemplate> table = s.engine->table;
+  if (!donor) donor = s.instance.get();
+  if (!table && donor) table = donor->capture_table();
+  if (!table) return Error(ErrorCode::kUnavailable, "the engine was created without preinit: no table template");
   auto memory = rt::GuestMemory::create(st.memory, s.config.limits.memory_bytes);
   if (!memory) return memory.error();
+  if (engine_base) (*memory)->prefault(s.engine->hot);
   vfs::NodeMap map;
   auto tmp = vfs::copy_mem_tree(*st.tmp, tmp_quota(s.config.limits), map);
   if (!tmp) {
@@ -124,7 +133,7 @@ Result<void> load(SessionState& s, const Snapshot& snap) {
   s.wasi->fds = map_fds(st.fds, nullptr, s.root, map);
   s.wasi->exit_code.reset();
   s.instance = rt::Instance::create();
-  s.instance->restore(st.globals, *s.engine->table, *s.memory, *s.budget, *s.wasi);
+  s.instance->restore(st.globals, *table, *s.memory, *s.budget, *s.wasi);
   s.budget->bind_counter(s.instance->fuel_counter());
   s.committed = snap;
   s.broken.clear();
@@ -207,6 +216,8 @@ std::shared_ptr<const rt::TableTemplate> SessionAccess::table(const Session& s) 
   return s.state_->instance->capture_table();
 }
 
+Result<rt::HotPages> SessionAccess::residency(const Session& s) { return s.state_->memory->residency(); }
+
 Result<void> SessionAccess::freeze(Session& s) {
   int32_t status = 0;
   if (int trap = s.state_->instance->freeze(status, s.state_->stack()); trap != 0 || status != 0) {
@@ -223,7 +234,6 @@ Result<Session> Session::create(const Engine& engine, SessionConfig config) {
 
 Result<Session> Session::create(const Engine& engine, const Snapshot& snapshot, SessionConfig config) {
   auto s = new_state(engine.state(), std::move(config));
-  if (!s->engine->table) return Error(ErrorCode::kUnavailable, "the engine has no table template");
   if (auto r = load(*s, snapshot); !r) return r.error();
   Session session(std::move(s));
   // The snapshot's os.environ is its maker's; give this session its own.
@@ -255,7 +265,7 @@ Result<Session> Session::fork() {
   auto snap = capture(*state_);
   if (!snap) return snap.error();
   auto s = new_state(state_->engine, state_->config);
-  if (auto r = load(*s, *snap); !r) return r.error();
+  if (auto r = load(*s, *snap, state_->instance.get()); !r) return r.error();
   return Session(std::move(s));
 }
 

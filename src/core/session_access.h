@@ -18,6 +18,8 @@ struct SessionAccess {
   static std::shared_ptr<const rt::TableTemplate> table(const Session& s);
   /// Makes every object of a started session immortal (see pycell_freeze).
   static Result<void> freeze(Session& s);
+  /// Which guest pages the session has touched / copied (see GuestMemory::residency).
+  static Result<rt::HotPages> residency(const Session& s);
 };
 
 }  // namespace pycell

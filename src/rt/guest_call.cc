@@ -238,7 +238,7 @@ TrapKind to_trap_kind(int code) {
     case WASM_RT_TRAP_UNCAUGHT_EXCEPTION: return TrapKind::kUnreachable;
     case WASM_RT_TRAP_CALL_INDIRECT: return TrapKind::kIndirectCall;
     case WASM_RT_TRAP_EXHAUSTION: return TrapKind::kStackExhausted;
-    default: return TrapKind::kHostProtocol;
+    default: return TrapKind::kUnknown;
   }
 }
 

@@ -93,9 +93,8 @@ Result<std::unique_ptr<GuestMemory>> GuestMemory::reserve(uint64_t cap_bytes) {
   std::unique_ptr<GuestMemory> m(new GuestMemory());
   m->base_ = static_cast<uint8_t*>(p);
   m->reserved_ = kReservationBytes;
-  m->cap_ = std::min(cap_bytes, kMaxGuestBytes);
   m->rt_.data = m->base_;
-  m->rt_.max_pages = static_cast<uint32_t>(m->cap_ / kWasmPageBytes);
+  m->rt_.max_pages = static_cast<uint32_t>(std::min(cap_bytes, kMaxGuestBytes) / kWasmPageBytes);
   return m;
 }
 
@@ -141,6 +140,60 @@ Result<std::unique_ptr<GuestMemory>> GuestMemory::create(std::shared_ptr<const M
 
 Result<std::shared_ptr<const MemoryImage>> GuestMemory::capture() const {
   return MemoryImage::create(base_, rt_.size);
+}
+
+uint64_t PageRuns::pages() const {
+  uint64_t n = 0;
+  for (const auto& r : runs) n += r.second;
+  return n;
+}
+
+namespace {
+constexpr uint64_t kHostPage = 4096;
+
+void add_page(PageRuns& p, uint32_t page) {
+  if (!p.runs.empty() && p.runs.back().first + p.runs.back().second == page) {
+    ++p.runs.back().second;
+  } else {
+    p.runs.emplace_back(page, 1);
+  }
+}
+}  // namespace
+
+Result<HotPages> GuestMemory::residency() const {
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error(ErrorCode::kIo, std::string("open(/proc/self/pagemap): ") + std::strerror(errno));
+  const uint64_t pages = rt_.size / kHostPage;
+  std::vector<uint64_t> entries(pages);
+  const auto first = reinterpret_cast<uintptr_t>(base_) / kHostPage;
+  const ssize_t want = static_cast<ssize_t>(pages * sizeof(uint64_t));
+  const ssize_t got = pread(fd, entries.data(), static_cast<size_t>(want), static_cast<off_t>(first * sizeof(uint64_t)));
+  close(fd);
+  if (got != want) return Error(ErrorCode::kIo, "short read from /proc/self/pagemap");
+  HotPages hot;
+  for (uint64_t i = 0; i < pages; ++i) {
+    constexpr uint64_t kPresent = 1ull << 63, kFileOrShared = 1ull << 61;
+    if (!(entries[i] & kPresent)) continue;
+    add_page(hot.touched, static_cast<uint32_t>(i));
+    if (!(entries[i] & kFileOrShared)) add_page(hot.written, static_cast<uint32_t>(i));  // now anonymous: a copy
+  }
+  return hot;
+}
+
+void GuestMemory::prefault(const HotPages& hot) {
+#if defined(MADV_POPULATE_READ) && defined(MADV_POPULATE_WRITE)
+  const uint64_t limit = rt_.size / kHostPage;
+  auto apply = [&](const PageRuns& p, int advice) {
+    for (const auto& [page, count] : p.runs) {
+      if (page >= limit || count > limit - page) continue;
+      if (madvise(base_ + uint64_t{page} * kHostPage, uint64_t{count} * kHostPage, advice) != 0) return;
+    }
+  };
+  apply(hot.written, MADV_POPULATE_WRITE);
+  apply(hot.touched, MADV_POPULATE_READ);
+#else
+  (void)hot;
+#endif
 }
 
 GuestMemory::~GuestMemory() {

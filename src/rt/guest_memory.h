@@ -58,6 +58,18 @@ class MemoryImage {
   uint64_t size_;
 };
 
+/// Page ranges (4 KiB pages, [first, first+count)) of a linear memory.
+struct PageRuns {
+  std::vector<std::pair<uint32_t, uint32_t>> runs;
+  [[nodiscard]] uint64_t pages() const;
+};
+
+/// The pages a typical first exec reads and writes, learned once per engine.
+struct HotPages {
+  PageRuns touched;  // mapped at all (read or written)
+  PageRuns written;  // copied on write
+};
+
 /// Linear memory of one instance: an 8 GiB+ PROT_NONE reservation (so every
 /// 32-bit address plus 32-bit offset the generated code forms lands inside it and
 /// out-of-bounds accesses fault instead of needing checks), with the live pages
@@ -71,6 +83,14 @@ class GuestMemory {
   static Result<std::unique_ptr<GuestMemory>> create(std::shared_ptr<const MemoryImage> image, uint64_t cap_bytes);
   /// Snapshots the current contents.
   [[nodiscard]] Result<std::shared_ptr<const MemoryImage>> capture() const;
+
+  /// Which pages are mapped and which were copied on write since the image was
+  /// mapped (from /proc/self/pagemap). Errors: kIo if pagemap is unreadable.
+  [[nodiscard]] Result<HotPages> residency() const;
+  /// Maps `hot` ahead of time in a few batched calls instead of one fault per
+  /// page (on VMs a fault costs microseconds). Best effort: kernels without
+  /// MADV_POPULATE_* simply fault later.
+  void prefault(const HotPages& hot);
   ~GuestMemory();
   GuestMemory(const GuestMemory&) = delete;
   GuestMemory& operator=(const GuestMemory&) = delete;
@@ -111,7 +131,6 @@ class GuestMemory {
   std::shared_ptr<const MemoryImage> image_;  // mapped at the base, if any
   uint8_t* base_ = nullptr;
   uint64_t reserved_ = 0;
-  uint64_t cap_ = 0;
   uint64_t peak_ = 0;
 };
 

@@ -10,9 +10,8 @@ namespace pycell::rt {
 /// Values 1..15 are wasm_rt_trap_t; pycell's own reasons for stopping a run follow.
 enum class TrapCode : int {
   kNone = 0,
-  kHostExit = 64,      ///< WASI proc_exit: the guest asked to end the process
-  kHostProtocol = 65,  ///< the guest passed a value no honest guest passes
-  kStopped = 66,       ///< the host ended the run (Budget::stop() says why)
+  kHostExit = 64,  ///< WASI proc_exit: the guest asked to end the process
+  kStopped = 65,   ///< the host ended the run (Budget::stop() says why)
 };
 
 inline TrapCode from_wasm(wasm_rt_trap_t t) { return static_cast<TrapCode>(static_cast<int>(t)); }

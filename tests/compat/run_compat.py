@@ -34,7 +34,8 @@ SYSTEM_MODULES = [
     "test_zipapp", "test_runpy", "test_importlib", "test_errno", "test_site",
     "test_platform", "test_signal", "test_py_compile", "test_tabnanny",
     "test_modulefinder", "test_logging", "test_tracemalloc", "test_shelve", "test_dbm",
-    "test_locale", "test_gettext", "test_mimetypes", "test_pydoc",
+    "test_locale", "test_gettext", "test_mimetypes", "test_pydoc", "test_zlib", "test_gzip",
+    "test_sysconfig",
 ]
 # More of the language and the pure-Python stdlib; each runs in about a second.
 LANGUAGE_MODULES = [

@@ -135,6 +135,25 @@ TEST(Snapshot, SessionsSharingPagesNeverSeeEachOthersWrites) {
   EXPECT_EQ(value(s2, "'secret' in globals()"), "False");
 }
 
+TEST(Snapshot, EngineWithoutPreinitStartsColdAndStillSnapshots) {
+  EngineConfig c;
+  c.stdlib_image = PYCELL_TEST_STDLIB;
+  c.preinit = false;  // as the CLI does
+  auto engine = Engine::create(c);
+  ASSERT_TRUE(engine) << engine.error().message();
+  auto s = Session::create(*engine, {});
+  ASSERT_TRUE(s) << s.error().message();
+  value(*s, "x = 1");
+  auto snap = s->snapshot();
+  ASSERT_TRUE(snap);
+  value(*s, "x = 2");
+  ASSERT_TRUE(s->restore(*snap));
+  EXPECT_EQ(value(*s, "x"), "1");
+  auto child = s->fork();
+  ASSERT_TRUE(child) << child.error().message();
+  EXPECT_EQ(value(*child, "x"), "1");
+}
+
 TEST(Snapshot, RestoreRefusesASnapshotLargerThanTheMemoryLimit) {
   Session big = new_session();
   value(big, "blob = bytearray(100 * 1024 * 1024)");

@@ -42,6 +42,14 @@ class Wasi : public ::testing::Test {
       at += 8;
     }
   }
+  // A relative monotonic-clock subscription at 0x1000 (a sleep of `ns`).
+  void put_sleep(uint64_t ns, uint8_t userdata = 0) {
+    uint8_t sub[layout::kSubscriptionSize] = {};
+    sub[0] = userdata;
+    std::memcpy(sub + 16, "\x01\0\0\0", 4);
+    std::memcpy(sub + 24, &ns, 8);
+    put(0x1000, sub, sizeof sub);
+  }
   Errno open_path(const std::string& p, uint32_t oflags, uint64_t rights, uint32_t& fd) {
     put_str(0x100, p);
     Errno e = path_open(ctx, 3, 0, 0x100, static_cast<uint32_t>(p.size()), oflags, rights, 0, 0, 0x200);
@@ -275,13 +283,7 @@ TEST_F(Wasi, ClocksAndRandom) {
 }
 
 TEST_F(Wasi, PollSleepsForAClockSubscription) {
-  uint8_t sub[layout::kSubscriptionSize] = {};
-  sub[0] = 42;  // userdata
-  sub[8] = 0;   // clock
-  const uint64_t timeout = 20'000'000;  // 20 ms
-  std::memcpy(sub + 16, "\x01\0\0\0", 4);
-  std::memcpy(sub + 24, &timeout, 8);
-  put(0x1000, sub, sizeof sub);
+  put_sleep(20'000'000, 42);  // 20 ms
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(poll_oneoff(ctx, 0x1000, 0x2000, 1, 0x3000), Errno::kSuccess);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(20));
@@ -292,36 +294,26 @@ TEST_F(Wasi, PollSleepsForAClockSubscription) {
   EXPECT_EQ(poll_oneoff(ctx, 0x1000, 0x2000, 100000, 0x3000), Errno::kInval);
 }
 
+// A sleep that is not cut short would hang the test for a minute (ctest's timeout).
 TEST_F(Wasi, SoftDeadlineCutsASleepShort) {
-  uint8_t sub[layout::kSubscriptionSize] = {};
-  const uint64_t timeout = 60'000'000'000;  // a minute
-  std::memcpy(sub + 24, &timeout, 8);
-  std::memcpy(sub + 16, "\x01\0\0\0", 4);
-  put(0x1000, sub, sizeof sub);
+  put_sleep(60'000'000'000);
   rt::Budget budget;
   const auto t0 = rt::Budget::Clock::now();
   budget.start(0, t0 + std::chrono::milliseconds(30), rt::Budget::Clock::time_point::max());
   ctx.budget = &budget;
   EXPECT_EQ(poll_oneoff(ctx, 0x1000, 0x2000, 1, 0x3000), Errno::kSuccess);
-  const auto slept = rt::Budget::Clock::now() - t0;
-  EXPECT_GE(slept, std::chrono::milliseconds(30));
-  EXPECT_LT(slept, std::chrono::seconds(1));
+  EXPECT_GE(rt::Budget::Clock::now() - t0, std::chrono::milliseconds(30));  // not before the deadline
   EXPECT_EQ(u32(0x3000), 1u);  // reported as fired so the caller re-checks
 }
 
 TEST_F(Wasi, CancelCutsASleepShort) {
-  uint8_t sub[layout::kSubscriptionSize] = {};
-  const uint64_t timeout = 60'000'000'000;  // a minute
-  std::memcpy(sub + 24, &timeout, 8);
-  std::memcpy(sub + 16, "\x01\0\0\0", 4);
-  put(0x1000, sub, sizeof sub);
+  put_sleep(60'000'000'000);
   rt::Budget budget;
   budget.start(0, rt::Budget::Clock::time_point::max(), rt::Budget::Clock::time_point::max());
   budget.cancel();
   ctx.budget = &budget;
-  const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(poll_oneoff(ctx, 0x1000, 0x2000, 1, 0x3000), Errno::kSuccess);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_EQ(poll_oneoff(ctx, 0x1000, 0x2000, 1, 0x3000), Errno::kSuccess);  // returns at once, not in a minute
+  EXPECT_EQ(u32(0x3000), 1u);
 }
 
 TEST_F(Wasi, SocketsDoNotExist) {

@@ -2,6 +2,7 @@
 // Uses only the public API (include/pycell/), never src/.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -74,6 +75,25 @@ int run_code(const Common& common, const std::string& code, pycell::ExecOptions 
   }
 }
 
+/// Index of FILE in `pycell [opts] run [opts] FILE ARGS...`, or argc: like
+/// `python FILE ARGS`, everything from FILE on belongs to the script, so it is
+/// kept away from option parsing. `value_options` take a separate value.
+int find_run_file(int argc, char** argv, const std::vector<std::string>& value_options) {
+  bool after_run = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (!after_run) {
+      if (a == "run") after_run = true;
+      else if (std::find(value_options.begin(), value_options.end(), a) != value_options.end()) ++i;
+      continue;
+    }
+    if (a == "--") return i + 1;
+    if (a.empty() || a[0] != '-' || a == "-") return i;
+    if (std::find(value_options.begin(), value_options.end(), a) != value_options.end()) ++i;
+  }
+  return argc;
+}
+
 bool read_all(std::istream& in, std::string& out) {
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -90,6 +110,7 @@ int main(int argc, char** argv) {
       "files, no network, no host environment, no subprocesses.",
       "pycell"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
   app.set_version_flag("--version", std::string("pycell ") + kVersion + " (CPython " +
                                         pycell::Engine::python_version() + ")");
   Common common;
@@ -112,16 +133,23 @@ int main(int argc, char** argv) {
   exec->add_option("input", input, "'-' to read the source from standard input");
   exec->footer("Examples:\n  pycell exec -c 'print(sum(range(100)))'\n  echo 'print(1)' | pycell exec -");
 
-  std::string file;
-  std::vector<std::string> script_args;
-  auto* run = app.add_subcommand("run", "Run a Python file; the host reads it and passes it in (it is not mounted)");
-  run->add_option("file", file, "Python file to run")->required();
-  run->add_option("args", script_args, "Arguments for sys.argv[1:]");
-  run->positionals_at_end();
-  run->footer("Example:\n  pycell run script.py --flag value");
+  auto* run = app.add_subcommand("run", "Run a Python file FILE [ARGS...]; the host reads it and passes it in");
+  run->footer(
+      "Usage: pycell [OPTIONS] run [OPTIONS] FILE [ARGS...]\n"
+      "FILE is read by the host (it is not mounted); ARGS become sys.argv[1:].\n"
+      "Example:\n  pycell run script.py --flag value");
 
+  std::vector<std::string> value_options;
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_type_size() != 0) {
+      for (const auto& n : o->get_lnames()) value_options.push_back("--" + n);
+      for (const auto& n : o->get_snames()) value_options.push_back("-" + n);
+    }
+  }
+  const int file_at = find_run_file(argc, argv, value_options);
+  const std::vector<std::string> run_tail(argv + file_at, argv + argc);
   try {
-    app.parse(argc, argv);
+    app.parse(file_at, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
@@ -149,6 +177,12 @@ int main(int argc, char** argv) {
     }
     return run_code(common, code, std::move(options));
   }
+  if (run_tail.empty()) {
+    std::fprintf(stderr, "pycell run: missing FILE (see pycell run --help)\n");
+    return kExitUsage;
+  }
+  const std::string& file = run_tail.front();
+  const std::vector<std::string> script_args(run_tail.begin() + 1, run_tail.end());
   std::ifstream in(file, std::ios::binary);
   if (!in) return fail("cannot open " + file);
   std::string source;
