@@ -9,7 +9,7 @@ packages=(
   # host build
   build-essential cmake ninja-build ccache pkg-config git
   # guest toolchain (wasm32-wasi) and wasm2c
-  clang-19 lld-19 libclang-rt-19-dev-wasm32 wabt
+  clang-19 llvm-19 lld-19 libclang-rt-19-dev-wasm32 wabt
   # host libraries
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libssl-dev
   # source fetching and verification
