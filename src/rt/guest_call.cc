@@ -30,10 +30,10 @@ struct ThreadState {
   bool in_host = false;
 };
 thread_local ThreadState t_state;
-thread_local bool t_altstack_ready = false;
 
 // A fault taken on an overflowing stack needs a stack of its own.
 constexpr size_t kAltStackBytes = 64 * 1024;
+constexpr size_t kAltGuardBytes = 4096;
 constexpr size_t kGuardBytes = 64 * 1024;
 
 struct sigaction g_prev_segv, g_prev_bus;
@@ -78,27 +78,44 @@ void install_handler() {
   }
 }
 
+/// The alternate signal stack this thread runs the fault handler on (with a
+/// guard page below, so overflowing it faults), owned by the thread: disabled
+/// and unmapped when the thread exits.
+struct AltStack {
+  void* mem = nullptr;
+  bool ready = false;
+  ~AltStack() {
+    if (!mem) return;
+    stack_t off{};
+    off.ss_flags = SS_DISABLE;
+    sigaltstack(&off, nullptr);
+    munmap(mem, kAltStackBytes + kAltGuardBytes);
+  }
+};
+thread_local AltStack t_altstack;
+
 void ensure_altstack() {
-  if (t_altstack_ready) return;
+  if (t_altstack.ready) return;
   stack_t cur{};
   if (sigaltstack(nullptr, &cur) == 0 && !(cur.ss_flags & SS_DISABLE) && cur.ss_size >= kAltStackBytes) {
-    t_altstack_ready = true;  // the embedder already gave this thread one
+    t_altstack.ready = true;  // the embedder already gave this thread one
     return;
   }
-  // Deliberately leaked: it must outlive any signal delivered to this thread.
-  void* mem = mmap(nullptr, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) {
+  void* mem = mmap(nullptr, kAltStackBytes + kAltGuardBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED ||
+      mprotect(static_cast<uint8_t*>(mem) + kAltGuardBytes, kAltStackBytes, PROT_READ | PROT_WRITE) != 0) {
     std::perror("pycell: mmap(sigaltstack)");
     std::abort();
   }
   stack_t ss{};
-  ss.ss_sp = mem;
+  ss.ss_sp = static_cast<uint8_t*>(mem) + kAltGuardBytes;
   ss.ss_size = kAltStackBytes;
   if (sigaltstack(&ss, nullptr) != 0) {
     std::perror("pycell: sigaltstack");
     std::abort();
   }
-  t_altstack_ready = true;
+  t_altstack.mem = mem;
+  t_altstack.ready = true;
 }
 
 /// A guest stack: guard pages at the low end, usable pages above. Reused

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "test_support.h"
 
@@ -46,6 +47,27 @@ void cycle(int i) {
   auto r = s->exec(endings[i % 2]);
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->rolled_back);
+}
+
+size_t mappings() {
+  std::ifstream in("/proc/self/maps");
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line)) ++n;
+  return n;
+}
+
+TEST(Soak, ThreadsThatRanGuestsReleaseTheirSignalStacks) {
+  auto one = [] {
+    auto s = Session::create(testing::test_engine(), {});
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->exec("1+1"));
+  };
+  std::thread(one).join();  // warm up pools
+  const size_t before = mappings();
+  for (int i = 0; i < 200; ++i) std::thread(one).join();
+  // Each thread maps a signal stack; a leak would leave 200 behind.
+  EXPECT_LT(mappings(), before + 20);
 }
 
 TEST(Soak, CreateRunTrapDestroyReturnsToBaseline) {
