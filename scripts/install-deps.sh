@@ -11,7 +11,7 @@ packages=(
   # guest toolchain (wasm32-wasi) and wasm2c
   clang-19 llvm-19 lld-19 libclang-rt-19-dev-wasm32 wabt
   # host libraries
-  libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libssl-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libssl-dev libboost-context-dev
   # source fetching and verification
   dpkg-dev xz-utils ca-certificates
   # tests, benchmarks and peers

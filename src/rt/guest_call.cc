@@ -4,8 +4,9 @@
 
 #include <signal.h>
 #include <sys/mman.h>
-#include <ucontext.h>
 #include <unistd.h>
+
+#include <boost/context/detail/fcontext.hpp>
 
 #include <cerrno>
 #include <csetjmp>
@@ -160,19 +161,25 @@ void release_stack(Stack s) {
   }
 }
 
-/// Hand-off between the caller's context and the guest context.
+namespace fctx = boost::context::detail;
+
+/// Hand-off between the caller's context and the guest context. The switch is
+/// Boost.Context's fcontext: a few instructions, no signal-mask syscalls (the
+/// ucontext calls it replaced cost ~3 us per guest call in three syscalls).
 struct CallFrame {
   void (*fn)(void*);
   void* arg;
   int result;
-  ucontext_t caller;
+  fctx::fcontext_t caller;
 };
-thread_local CallFrame* t_frame = nullptr;
 
-void guest_entry() {
-  CallFrame* f = t_frame;
+void guest_entry(fctx::transfer_t from) {
+  auto* f = static_cast<CallFrame*>(from.data);
+  f->caller = from.fctx;
   sigjmp_buf unwind;
   sigjmp_buf* outer = t_state.unwind;
+  // savemask 0: the fault handler runs with SA_NODEFER, so a trap never
+  // leaves a signal blocked, and not saving the mask keeps this syscall-free.
   int code = sigsetjmp(unwind, 0);
   if (code == 0) {
     t_state.unwind = &unwind;
@@ -181,19 +188,7 @@ void guest_entry() {
   t_state.unwind = outer;
   t_state.in_host = false;
   f->result = code;
-  // uc_link returns to the caller context.
-}
-
-// Kept apart from call_guest: getcontext/swapcontext "return twice", so no
-// caller locals should live across them.
-[[gnu::noinline]] void run_on(const Stack& stack, CallFrame& frame) {
-  ucontext_t guest{};
-  getcontext(&guest);
-  guest.uc_stack.ss_sp = stack.base + kGuardBytes;
-  guest.uc_stack.ss_size = stack.bytes;
-  guest.uc_link = &frame.caller;
-  makecontext(&guest, guest_entry, 0);
-  swapcontext(&frame.caller, &guest);
+  fctx::jump_fcontext(f->caller, nullptr);  // back to call_guest; never resumed
 }
 
 }  // namespace
@@ -233,12 +228,11 @@ int call_guest(void (*fn)(void*), void* arg, uint64_t stack_bytes, const GuestMe
   t_state.stack_lo = stack.base + kGuardBytes;
   t_state.in_host = false;
 
-  CallFrame frame{fn, arg, 0, {}};
-  CallFrame* saved_frame = t_frame;
-  t_frame = &frame;
-  run_on(stack, frame);
+  CallFrame frame{fn, arg, 0, nullptr};
+  // The stack grows down from its top; the finished context is simply dropped.
+  fctx::fcontext_t guest = fctx::make_fcontext(stack.base + kGuardBytes + stack.bytes, stack.bytes, guest_entry);
+  fctx::jump_fcontext(guest, &frame);
 
-  t_frame = saved_frame;
   t_state = saved;
   release_stack(stack);
   return frame.result;
