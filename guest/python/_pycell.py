@@ -29,13 +29,17 @@ def _soft_stop(signum, frame):
 signal.signal(signal.SIGXCPU, _soft_stop)
 
 
+_EMPTY = compile("", "<empty>", "exec", dont_inherit=True)
+
+
 def _compile_cell(source, filename):
     """Splits a trailing expression off like a notebook cell; returns (body, expr)."""
     tree = ast.parse(source, filename, "exec")
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
-        return (compile(tree, filename, "exec", dont_inherit=True),
-                compile(last, filename, "eval", dont_inherit=True))
+        # A cell that is one expression has nothing else to compile.
+        body = compile(tree, filename, "exec", dont_inherit=True) if tree.body else _EMPTY
+        return body, compile(last, filename, "eval", dont_inherit=True)
     return compile(tree, filename, "exec", dont_inherit=True), None
 
 
