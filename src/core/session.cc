@@ -133,7 +133,7 @@ Result<void> load(SessionState& s, const Snapshot& snap, const rt::Instance* don
   s.wasi->fds = map_fds(st.fds, nullptr, s.root, map);
   s.wasi->exit_code.reset();
   s.instance = rt::Instance::create();
-  s.instance->restore(st.globals, *table, *s.memory, *s.budget, *s.wasi);
+  s.instance->restore(st.globals, std::move(table), *s.memory, *s.budget, *s.wasi);
   s.budget->bind_counter(s.instance->fuel_counter());
   s.committed = snap;
   s.broken.clear();

@@ -22,7 +22,7 @@ struct Instance::Impl {
   Z_pycell_instance_t inst{};
   GuestMemory* memory = nullptr;
   bool instantiated = false;  // Z_pycell_free must release what instantiate made
-  bool restored = false;      // the table is ours to free
+  std::shared_ptr<const TableTemplate> shared_table;  // a restored instance's table
 };
 
 class TableTemplate {
@@ -35,7 +35,6 @@ Instance::Instance() : impl_(std::make_unique<Impl>()) {}
 
 Instance::~Instance() {
   if (impl_->instantiated) Z_pycell_free(&impl_->inst);
-  if (impl_->restored) wasm_rt_free_funcref_table(&impl_->inst.w2c_T0);
 }
 
 size_t Instance::globals_size() { return sizeof(Z_pycell_instance_t); }
@@ -53,12 +52,13 @@ InstanceGlobals Instance::capture_globals() const {
 }
 
 std::shared_ptr<const TableTemplate> Instance::capture_table() const {
+  if (impl_->shared_table) return impl_->shared_table;
   auto t = std::make_shared<TableTemplate>();
   const wasm_rt_funcref_table_t& table = impl_->inst.w2c_T0;
   t->entries.assign(table.data, table.data + table.size);
   for (auto& e : t->entries) {
-    // restore() rebinds every entry to the new instance: that is only right if
-    // the table holds nothing but this module's own functions.
+    // Instances share this table and indirect calls pass the caller's instance:
+    // that is only right if the table holds nothing but this module's functions.
     if (e.func && e.module_instance != &impl_->inst) {
       std::fprintf(stderr, "pycell: guest table holds a foreign function; snapshots unsupported\n");
       std::abort();
@@ -69,21 +69,19 @@ std::shared_ptr<const TableTemplate> Instance::capture_table() const {
   return t;
 }
 
-void Instance::restore(const InstanceGlobals& globals, const TableTemplate& table, GuestMemory& memory,
-                       Budget& budget, wasi::Context& wasi) {
+void Instance::restore(const InstanceGlobals& globals, std::shared_ptr<const TableTemplate> table,
+                       GuestMemory& memory, Budget& budget, wasi::Context& wasi) {
   Z_pycell_instance_t& inst = impl_->inst;
   std::memcpy(&inst, globals.data(), sizeof inst);  // size checked by the snapshot loader
   inst.Z_wasi_snapshot_preview1_instance = reinterpret_cast<Z_wasi_snapshot_preview1_instance_t*>(&wasi);
   inst.Z_pycell_host_instance = reinterpret_cast<Z_pycell_host_instance_t*>(&budget);
   inst.Z_envZ_memory = memory.rt();
-  wasm_rt_allocate_funcref_table(&inst.w2c_T0, static_cast<uint32_t>(table.entries.size()), table.max_size);
-  for (size_t i = 0; i < table.entries.size(); ++i) {
-    inst.w2c_T0.data[i] = table.entries[i];
-    // Every function in the table is this module's: it closes over this instance.
-    if (inst.w2c_T0.data[i].func) inst.w2c_T0.data[i].module_instance = &inst;
-  }
+  // Read-only from here on: the generated code only reads func and func_type.
+  inst.w2c_T0.data = const_cast<wasm_rt_funcref_t*>(table->entries.data());
+  inst.w2c_T0.size = static_cast<uint32_t>(table->entries.size());
+  inst.w2c_T0.max_size = table->max_size;
+  impl_->shared_table = std::move(table);
   impl_->memory = &memory;
-  impl_->restored = true;
 }
 
 std::unique_ptr<Instance> Instance::create() {

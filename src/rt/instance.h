@@ -44,9 +44,12 @@ class Instance {
   /// Binds memory, budget and WASI, writes the data segments and runs _initialize.
   int instantiate(GuestMemory& memory, Budget& budget, wasi::Context& wasi, uint64_t stack_bytes);
   /// Binds memory, budget and WASI to saved globals and a table template;
-  /// runs no guest code (the memory already holds the state).
-  void restore(const InstanceGlobals& globals, const TableTemplate& table, GuestMemory& memory, Budget& budget,
-               wasi::Context& wasi);
+  /// runs no guest code (the memory already holds the state). The table is
+  /// shared, not copied: the guest never writes its table after
+  /// instantiation, and indirect calls pass the caller's own instance
+  /// (guest/build-guest.sh), so entries carry no per-instance pointer.
+  void restore(const InstanceGlobals& globals, std::shared_ptr<const TableTemplate> table, GuestMemory& memory,
+               Budget& budget, wasi::Context& wasi);
   [[nodiscard]] InstanceGlobals capture_globals() const;
   [[nodiscard]] std::shared_ptr<const TableTemplate> capture_table() const;
   /// Size of InstanceGlobals for this build (to validate loaded snapshots).
