@@ -1,7 +1,5 @@
 // pycell command-line tool: exec / run Python in a sandboxed session.
 // Uses only the public API (include/pycell/), never src/.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
