@@ -74,7 +74,9 @@ def run_module(opts, name):
         driver = f.read()
     # Prepended as line 1 so the driver file itself stays a plain, readable script.
     source = "TEST_MODULE = %r\n" % ("test." + name) + driver
-    cmd = [opts.pycell, "--image", opts.tests_image]
+    # The module's time limit is this runner's (--timeout), not pycell's 30 s
+    # default: the slowest modules take close to that on a loaded machine.
+    cmd = [opts.pycell, "--image", opts.tests_image, "--timeout-ms", str(int(opts.timeout * 1000))]
     if opts.memory_mb:
         cmd += ["--memory-mb", str(opts.memory_mb)]
     cmd += ["exec", "-"]
