@@ -142,12 +142,6 @@ Result<std::shared_ptr<const MemoryImage>> GuestMemory::capture() const {
   return MemoryImage::create(base_, rt_.size);
 }
 
-uint64_t PageRuns::pages() const {
-  uint64_t n = 0;
-  for (const auto& r : runs) n += r.second;
-  return n;
-}
-
 namespace {
 constexpr uint64_t kHostPage = 4096;
 

@@ -61,7 +61,6 @@ class MemoryImage {
 /// Page ranges (4 KiB pages, [first, first+count)) of a linear memory.
 struct PageRuns {
   std::vector<std::pair<uint32_t, uint32_t>> runs;
-  [[nodiscard]] uint64_t pages() const;
 };
 
 /// The pages a typical first exec reads and writes, learned once per engine.

@@ -13,11 +13,10 @@ namespace pycell::vfs {
 
 /// WASI preview 1 errno values (the spec's numbering), used throughout the VFS.
 enum class Errno : uint16_t {
-  kSuccess = 0, kAcces = 2, kBadf = 8, kExist = 20, kFbig = 22, kInval = 28, kIo = 29,
-  kIsdir = 31, kLoop = 32, kMfile = 33, kNametoolong = 37, kNoent = 44, kNomem = 48,
-  kNospc = 51, kNosys = 52, kNotdir = 54, kNotempty = 55, kNotsup = 58, kNotty = 59,
-  kOverflow = 61, kPerm = 63, kRofs = 69, kSpipe = 70, kXdev = 74, kNotcapable = 76,
-  kDquot = 19, kBusy = 10, kFault = 21, kIlseq = 25, kAfnosupport = 5, kNotsock = 57, kSrch = 71, kBadmsg = 9,
+  kSuccess = 0, kBadf = 8, kBusy = 10, kDquot = 19, kExist = 20, kFault = 21, kFbig = 22,
+  kIlseq = 25, kInval = 28, kIo = 29, kIsdir = 31, kMfile = 33, kNametoolong = 37, kNoent = 44,
+  kNomem = 48, kNospc = 51, kNotdir = 54, kNotempty = 55, kNotsock = 57, kNotsup = 58,
+  kPerm = 63, kRofs = 69, kSpipe = 70, kXdev = 74, kNotcapable = 76,
 };
 
 enum class Kind : uint8_t { kDirectory = 3, kFile = 4 };

@@ -2,7 +2,6 @@
 // args, env, clocks, output), and the handlers' shared declarations.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
