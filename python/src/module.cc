@@ -1,0 +1,312 @@
+// pycell._pycell: the C++ half of the Python package (pycell/ holds the rest).
+// Uses only the public API (include/pycell/), never src/. It stays thin: JSON
+// text crosses here, and the pure-Python layer turns it into Python values.
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "config.h"
+#include "host_functions.h"
+#include "pycell/engine.h"
+#include "pycell/session.h"
+#include "pycell/snapshot.h"
+
+namespace py = pybind11;
+
+namespace {
+
+const char* code_name(pycell::ErrorCode c) {
+  switch (c) {
+    case pycell::ErrorCode::kInvalidArgument: return "invalid_argument";
+    case pycell::ErrorCode::kNotFound: return "not_found";
+    case pycell::ErrorCode::kIo: return "io";
+    case pycell::ErrorCode::kCorrupt: return "corrupt";
+    case pycell::ErrorCode::kGuest: return "guest";
+    case pycell::ErrorCode::kResourceExhausted: return "resource_exhausted";
+    case pycell::ErrorCode::kUnavailable: return "unavailable";
+  }
+  return "unknown";
+}
+
+// A host Error becomes the matching pycell.errors exception (GIL held).
+[[noreturn]] void raise(const pycell::Error& e) {
+  py::object exc = py::module_::import("pycell.errors").attr("from_code")(code_name(e.code()), e.message());
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+  throw py::error_already_set();
+}
+
+template <class T>
+T unwrap(pycell::Result<T> r) {
+  if (!r) raise(r.error());
+  return std::move(r).value();
+}
+
+void unwrap(const pycell::Result<void>& r) {
+  if (!r) raise(r.error());
+}
+
+// Guest text is not guaranteed UTF-8 (a capped stream may end mid-character).
+py::str text(std::string_view s) {
+  PyObject* o = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace");
+  if (!o) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(o);
+}
+
+py::object optional_text(const std::optional<std::string>& s) {
+  if (!s) return py::none();
+  return text(*s);
+}
+
+struct PyEngine {
+  pycell::Engine engine;
+};
+
+struct PySnapshot {
+  pycell::Snapshot snapshot;
+};
+
+// The fields of ExecResult, by name; pycell.ExecResult(**fields) is the dataclass.
+py::dict to_dict(const pycell::ExecResult& r) {
+  py::dict d;
+  d["stdout"] = text(r.stdout_text);
+  d["stderr"] = text(r.stderr_text);
+  d["stdout_truncated"] = r.stdout_truncated;
+  d["stderr_truncated"] = r.stderr_truncated;
+  d["value_repr"] = optional_text(r.value_repr);
+  d["value_json"] = optional_text(r.value_json);
+  if (r.error) {
+    py::list frames;
+    for (const auto& f : r.error->frames) {
+      py::dict fd;
+      fd["file"] = text(f.file);
+      fd["line"] = f.line;
+      fd["function"] = text(f.function);
+      fd["source"] = text(f.source);
+      frames.append(fd);
+    }
+    py::dict e;
+    e["type"] = text(r.error->type);
+    e["message"] = text(r.error->message);
+    e["frames"] = frames;
+    d["error"] = e;
+  } else {
+    d["error"] = py::none();
+  }
+  d["exit_reason"] = std::string(pycell::to_string(r.exit_reason));
+  d["exit_code"] = r.exit_code;
+  d["trap"] = r.trap == pycell::TrapKind::kNone ? py::object(py::none())
+                                                 : py::object(py::str(std::string(pycell::to_string(r.trap))));
+  d["wall_time"] = std::chrono::duration<double>(r.wall_time).count();
+  d["fuel_used"] = r.fuel_used;
+  d["rolled_back"] = r.rolled_back;
+  d["peak_memory"] = r.peak_memory;
+  return d;
+}
+
+// (name, description, parameters JSON schema, invoke(args_json) -> result_json)
+using FunctionSpec = std::tuple<std::string, std::string, std::string, py::object>;
+
+pycell::SessionConfig make_config(const std::string& config_json, std::vector<FunctionSpec> functions) {
+  pycell::SessionConfig config;
+  pycell_py::apply_config(config_json, config);
+  for (auto& [name, description, parameters, invoke] : functions) {
+    config.functions.push_back(pycell_py::make_host_function(std::move(name), std::move(description),
+                                                             std::move(parameters), std::move(invoke)));
+  }
+  return config;
+}
+
+// A Session is used by one thread at a time. Python threads could call into
+// the same object at once (exec releases the GIL), so each operation holds
+// `busy_`; a second caller gets an error instead of a data race. cancel() and
+// close() run under the GIL without releasing it, so they never overlap, and
+// close() cannot destroy the session under a running exec (it needs `busy_`).
+class PySession {
+ public:
+  PySession(std::shared_ptr<PyEngine> engine, pycell::Session s)
+      : engine_(std::move(engine)), session_(std::move(s)) {}
+
+  py::dict exec(const std::string& code, const std::string& mode, const std::string& filename,
+                std::vector<std::string> argv, bool want_json, bool run_atexit, py::object on_output) {
+    pycell::ExecOptions options;
+    if (mode == "cell") options.mode = pycell::ExecOptions::Mode::kCell;
+    else if (mode == "script") options.mode = pycell::ExecOptions::Mode::kScript;
+    else throw py::value_error("mode must be \"cell\" or \"script\", not \"" + mode + "\"");
+    options.filename = filename;
+    options.argv = std::move(argv);
+    options.want_json = want_json;
+    options.run_atexit = run_atexit;
+    if (!on_output.is_none()) {
+      // Runs on this thread with the GIL released by exec below. An exception
+      // cannot travel through the guest; it is reported as unraisable.
+      options.on_output = [&on_output](pycell::Stream s, std::string_view bytes) {
+        py::gil_scoped_acquire gil;
+        try {
+          on_output(s == pycell::Stream::kStdout ? "stdout" : "stderr", py::bytes(bytes.data(), bytes.size()));
+        } catch (py::error_already_set& e) {
+          e.discard_as_unraisable("pycell on_output callback");
+        } catch (const std::exception& e) {
+          PyErr_SetString(PyExc_RuntimeError, e.what());
+          PyErr_WriteUnraisable(on_output.ptr());
+        }
+      };
+    }
+    auto lock = acquire();
+    auto result = [&] {
+      py::gil_scoped_release nogil;
+      return session_->exec(code, options);
+    }();
+    return to_dict(unwrap(std::move(result)));
+  }
+
+  std::shared_ptr<PySnapshot> snapshot() {
+    auto lock = acquire();
+    auto s = [&] {
+      py::gil_scoped_release nogil;
+      return session_->snapshot();
+    }();
+    return std::make_shared<PySnapshot>(PySnapshot{unwrap(std::move(s))});
+  }
+
+  void restore(const PySnapshot& snap) {
+    auto lock = acquire();
+    auto r = [&] {
+      py::gil_scoped_release nogil;
+      return session_->restore(snap.snapshot);
+    }();
+    unwrap(r);
+  }
+
+  std::shared_ptr<PySession> fork() {
+    auto lock = acquire();
+    auto s = [&] {
+      py::gil_scoped_release nogil;
+      return session_->fork();
+    }();
+    return std::make_shared<PySession>(engine_, unwrap(std::move(s)));
+  }
+
+  void set_variables(const std::string& json_object, bool protect) {
+    auto lock = acquire();
+    unwrap(session_->set_variables(json_object, protect));
+  }
+
+  py::str get_variable(const std::string& name) {
+    auto lock = acquire();
+    return text(unwrap(session_->get_variable(name)));
+  }
+
+  void put_file(const std::string& path, const py::bytes& data) {
+    auto lock = acquire();
+    unwrap(session_->put_file(path, std::string_view(data)));
+  }
+
+  py::bytes get_file(const std::string& path) {
+    auto lock = acquire();
+    return py::bytes(unwrap(session_->get_file(path)));
+  }
+
+  void cancel() {
+    if (session_) session_->cancel();
+  }
+
+  void close() {
+    auto lock = acquire();
+    session_.reset();
+  }
+
+  bool closed() const { return !session_; }
+
+ private:
+  std::unique_lock<std::mutex> acquire() {
+    std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+    if (!lock) raise(pycell::Error(pycell::ErrorCode::kUnavailable, "the session is in use by another thread"));
+    if (!session_) raise(pycell::Error(pycell::ErrorCode::kUnavailable, "the session is closed"));
+    return lock;
+  }
+
+  std::shared_ptr<PyEngine> engine_;  // the engine outlives its sessions
+  std::optional<pycell::Session> session_;
+  std::mutex busy_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_pycell, m) {
+  m.doc() = "pycell's C++ core; use the pycell package, not this module.";
+
+  m.def("python_version", &pycell::Engine::python_version, "CPython version of the guest.");
+  m.def("config_keywords", &pycell_py::config_keywords, "Keyword arguments accepted as session settings.");
+  m.def(
+      "check_config",
+      [](const std::string& config_json) {
+        pycell::SessionConfig config;
+        pycell_py::apply_config(config_json, config);
+      },
+      "Raises TypeError/ValueError if the settings are not valid.");
+
+  py::class_<PyEngine, std::shared_ptr<PyEngine>>(m, "Engine")
+      .def(py::init([](const std::string& stdlib_image, std::vector<std::string> extra_images, bool preinit,
+                       std::optional<std::vector<std::string>> preload) {
+             pycell::EngineConfig config;
+             config.stdlib_image = stdlib_image;
+             config.extra_images = std::move(extra_images);
+             config.preinit = preinit;
+             if (preload) config.preload = std::move(*preload);
+             auto engine = [&] {
+               py::gil_scoped_release nogil;
+               return pycell::Engine::create(std::move(config));
+             }();
+             return std::make_shared<PyEngine>(PyEngine{unwrap(std::move(engine))});
+           }),
+           py::arg("stdlib_image"), py::arg("extra_images"), py::arg("preinit"), py::arg("preload"));
+
+  py::class_<PySnapshot, std::shared_ptr<PySnapshot>>(
+      m, "Snapshot",
+      "A frozen session state: immutable, shareable between sessions.\n\n"
+      "serialize() -> bytes; Snapshot.deserialize(bytes) loads it in another process running the\n"
+      "same pycell build; memory_bytes is the size of the guest memory it holds.")
+      .def("serialize", [](const PySnapshot& s) { return py::bytes(unwrap(s.snapshot.serialize())); })
+      .def_static("deserialize",
+                  [](const py::bytes& data) {
+                    return std::make_shared<PySnapshot>(
+                        PySnapshot{unwrap(pycell::Snapshot::deserialize(std::string_view(data)))});
+                  })
+      .def_property_readonly("memory_bytes", [](const PySnapshot& s) { return s.snapshot.memory_bytes(); });
+
+  m.def(
+      "create_session",
+      [](std::shared_ptr<PyEngine> engine, const std::string& config_json, std::vector<FunctionSpec> functions,
+         std::shared_ptr<PySnapshot> snapshot) {
+        pycell::SessionConfig config = make_config(config_json, std::move(functions));
+        auto session = [&] {
+          py::gil_scoped_release nogil;
+          return snapshot ? pycell::Session::create(engine->engine, snapshot->snapshot, std::move(config))
+                          : pycell::Session::create(engine->engine, std::move(config));
+        }();
+        return std::make_shared<PySession>(engine, unwrap(std::move(session)));
+      },
+      py::arg("engine"), py::arg("config_json"), py::arg("functions"), py::arg("snapshot") = nullptr);
+
+  py::class_<PySession, std::shared_ptr<PySession>>(m, "Session")
+      .def("exec", &PySession::exec, py::arg("code"), py::arg("mode"), py::arg("filename"), py::arg("argv"),
+           py::arg("want_json"), py::arg("run_atexit"), py::arg("on_output"))
+      .def("snapshot", &PySession::snapshot)
+      .def("restore", &PySession::restore)
+      .def("fork", &PySession::fork)
+      .def("set_variables", &PySession::set_variables, py::arg("json_object"), py::arg("protect"))
+      .def("get_variable", &PySession::get_variable)
+      .def("put_file", &PySession::put_file)
+      .def("get_file", &PySession::get_file)
+      .def("cancel", &PySession::cancel)
+      .def("close", &PySession::close)
+      .def_property_readonly("closed", &PySession::closed);
+}
