@@ -13,10 +13,10 @@ namespace pycell::vfs {
 
 /// WASI preview 1 errno values (the spec's numbering), used throughout the VFS.
 enum class Errno : uint16_t {
-  kSuccess = 0, kBadf = 8, kBusy = 10, kDquot = 19, kExist = 20, kFault = 21, kFbig = 22,
-  kIlseq = 25, kInval = 28, kIo = 29, kIsdir = 31, kMfile = 33, kNametoolong = 37, kNoent = 44,
-  kNomem = 48, kNospc = 51, kNotdir = 54, kNotempty = 55, kNotsock = 57, kNotsup = 58,
-  kPerm = 63, kRofs = 69, kSpipe = 70, kXdev = 74, kNotcapable = 76,
+  kSuccess = 0, kAcces = 2, kBadf = 8, kBusy = 10, kDquot = 19, kExist = 20, kFault = 21, kFbig = 22,
+  kIlseq = 25, kInval = 28, kIo = 29, kIsdir = 31, kLoop = 32, kMfile = 33, kNametoolong = 37,
+  kNfile = 41, kNoent = 44, kNomem = 48, kNospc = 51, kNotdir = 54, kNotempty = 55, kNotsock = 57,
+  kNotsup = 58, kPerm = 63, kRofs = 69, kSpipe = 70, kXdev = 75, kNotcapable = 76,
 };
 
 enum class Kind : uint8_t { kDirectory = 3, kFile = 4 };
@@ -59,8 +59,22 @@ class Node : public std::enable_shared_from_this<Node> {
  public:
   virtual ~Node() = default;
   [[nodiscard]] virtual Stat stat() const = 0;
-  [[nodiscard]] Kind kind() const { return stat().kind; }
+  /// Virtual so that host-backed nodes answer without a host call.
+  [[nodiscard]] virtual Kind kind() const { return stat().kind; }
   [[nodiscard]] virtual bool writable() const { return false; }
+
+  /// What an fd opened on this node holds: this node by default (truncated
+  /// first if `truncate`). Host files return a handle of their own (an open
+  /// host descriptor; for writing, a private copy that close() publishes).
+  virtual Res<std::shared_ptr<Node>> open(bool /*write*/, bool truncate) {
+    if (truncate) {
+      if (Errno e = this->truncate(0); e != Errno::kSuccess) return e;
+    }
+    return shared_from_this();
+  }
+  /// The guest closed the fd holding this node (open()'s result). An error
+  /// is the guest's close() error; the fd is released either way.
+  virtual Errno close() { return Errno::kSuccess; }
 
   // Files.
   virtual Res<size_t> pread(uint64_t offset, std::span<uint8_t> out) const;

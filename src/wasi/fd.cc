@@ -96,8 +96,10 @@ Errno fd_close(Context& c, uint32_t fd) {
   FdEntry* f = c.fd(fd);
   if (!f) return Errno::kBadf;
   if (!f->preopen.empty()) return Errno::kNotsup;  // the root stays reachable
+  // A host file opened for writing is published here (see vfs::Node::close).
+  const Errno e = f->kind == FdEntry::Kind::kNode ? f->node->close() : Errno::kSuccess;
   c.fds[fd].reset();
-  return Errno::kSuccess;
+  return e;
 }
 
 Errno fd_datasync(Context& c, uint32_t fd) { return c.fd(fd) ? Errno::kSuccess : Errno::kBadf; }

@@ -110,11 +110,10 @@ Errno path_open(Context& c, uint32_t dirfd, uint32_t, uint32_t path, uint32_t pa
   if (r.trailing_slash && !is_dir) return Errno::kNotdir;
   if (is_dir && (want_write || (oflags & layout::kOflagTrunc))) return Errno::kIsdir;
   if (want_write && !node->writable()) return Errno::kRofs;
-  if (oflags & layout::kOflagTrunc) {
-    if (Errno e = node->truncate(0); e != Errno::kSuccess) return e;
-  }
+  auto opened = node->open(want_write, oflags & layout::kOflagTrunc);
+  if (!opened) return opened.err;
   FdEntry entry;
-  entry.node = node;
+  entry.node = std::move(opened.value);
   entry.readable = (rights_base & layout::kRightFdRead) || is_dir;
   entry.writable = want_write;
   entry.fdflags = static_cast<uint16_t>(fdflags);
