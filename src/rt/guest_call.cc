@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "rt/guest_memory.h"
@@ -29,6 +30,7 @@ struct ThreadState {
   uint8_t* stack_lo = nullptr;      // lowest usable byte of the guest stack
   uint8_t* guard_lo = nullptr;      // guard page(s) below it
   bool in_host = false;
+  struct CallFrame* frame = nullptr;  // the innermost guest call's hand-off record
 };
 thread_local ThreadState t_state;
 
@@ -171,6 +173,10 @@ struct CallFrame {
   void* arg;
   int result;
   fctx::fcontext_t caller;
+  // Set by run_on_host_stack: work the caller runs on its own stack, after
+  // which it resumes the guest.
+  void (*host_fn)(void*) = nullptr;
+  void* host_arg = nullptr;
 };
 
 void guest_entry(fctx::transfer_t from) {
@@ -212,6 +218,18 @@ void enter_host() {
 
 void leave_host() { t_state.in_host = false; }
 
+void run_on_host_stack(void (*fn)(void*), void* arg) {
+  CallFrame* f = t_state.frame;
+  if (!f) {
+    fn(arg);
+    return;
+  }
+  f->host_fn = fn;
+  f->host_arg = arg;
+  const fctx::transfer_t back = fctx::jump_fcontext(f->caller, nullptr);
+  f->caller = back.fctx;  // the caller resumed us from a new point
+}
+
 int call_guest(void (*fn)(void*), void* arg, uint64_t stack_bytes, const GuestMemory& memory) {
   std::call_once(g_handler_once, install_handler);
   ensure_altstack();
@@ -229,9 +247,15 @@ int call_guest(void (*fn)(void*), void* arg, uint64_t stack_bytes, const GuestMe
   t_state.in_host = false;
 
   CallFrame frame{fn, arg, 0, nullptr};
+  t_state.frame = &frame;
   // The stack grows down from its top; the finished context is simply dropped.
   fctx::fcontext_t guest = fctx::make_fcontext(stack.base + kGuardBytes + stack.bytes, stack.bytes, guest_entry);
-  fctx::jump_fcontext(guest, &frame);
+  fctx::transfer_t t = fctx::jump_fcontext(guest, &frame);
+  while (frame.host_fn) {  // the guest asked for host work on this stack
+    void (*host_fn)(void*) = std::exchange(frame.host_fn, nullptr);
+    host_fn(frame.host_arg);
+    t = fctx::jump_fcontext(t.fctx, nullptr);
+  }
 
   t_state = saved;
   release_stack(stack);

@@ -22,6 +22,13 @@ int call_guest(void (*fn)(void*), void* arg, uint64_t stack_bytes, const GuestMe
 void enter_host();
 void leave_host();
 
+/// From host code called by the guest (between enter_host and leave_host):
+/// runs fn(arg) on the stack of the thread that made the guest call, then
+/// returns here. For work whose stack use pycell does not control (embedder
+/// callbacks, libcurl): the guest stack's reserve is only kHostStackReserve.
+/// fn must not throw and must not raise a trap.
+void run_on_host_stack(void (*fn)(void*), void* arg);
+
 /// Native stack a host function may use below the guest's deepest frame.
 inline constexpr uint64_t kHostStackReserve = 256 * 1024;
 
