@@ -12,10 +12,13 @@ packages=(
   clang-19 llvm-19 lld-19 libclang-rt-19-dev-wasm32 wabt
   # host libraries
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libssl-dev libboost-context-dev
+  libcurl4-openssl-dev libcpp-httplib-dev libedit-dev
+  # the Python package (pybind11, built by pip without network access)
+  python3-dev python3-pip python3-setuptools python3-venv pybind11-dev
   # source fetching and verification
   dpkg-dev xz-utils ca-certificates
   # tests, benchmarks and peers
-  python3 nodejs
+  python3 nodejs wrk
 )
 
 export DEBIAN_FRONTEND=noninteractive

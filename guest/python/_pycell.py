@@ -19,6 +19,8 @@ RUN_ATEXIT = 4   # the program is over: run atexit handlers, as interpreter exit
 
 _main = sys.modules["__main__"]
 _cell_counter = 0
+# Names the host bound and protected: name -> the object it must stay.
+_protected = {}
 
 
 def _soft_stop(signum, frame):
@@ -104,14 +106,51 @@ def prepare(code, meta, flags):
     _remember_source(source, filename)
     if flags & SCRIPT and filename != "<string>":  # python -c sets no __file__
         g["__file__"] = filename
-        return g, compile(source, filename, "exec", dont_inherit=True), None
-    body, expr = _compile_cell(source, filename)
+        body, expr = compile(source, filename, "exec", dont_inherit=True), None
+    else:
+        body, expr = _compile_cell(source, filename)
+    if _protected:
+        for code in (body, expr):
+            name = code is not None and _rebinds(code, True)
+            if name:
+                raise NameError(f"'{name}' is protected by the host: it cannot be rebound or deleted")
     return g, body, expr
+
+
+def _rebinds(code, top):
+    """The first protected name `code` stores to or deletes at module level, if any.
+
+    Catches every spelling in the source (assignment, def, import as, for, del,
+    `global`); dynamic ones (globals()[...] = ...) are undone by _restore_protected.
+    """
+    names = _protected.keys() & set(code.co_names)
+    if names:
+        import dis
+        ops = ("STORE_GLOBAL", "DELETE_GLOBAL") + (("STORE_NAME", "DELETE_NAME") if top else ())
+        for ins in dis.get_instructions(code):
+            if ins.opname in ops and ins.argval in names:
+                return ins.argval
+    for const in code.co_consts:
+        if isinstance(const, type(code)):
+            name = _rebinds(const, False)
+            if name:
+                return name
+    return None
+
+
+def _restore_protected():
+    g = _main.__dict__
+    for name, obj in _protected.items():
+        if g.get(name, _restore_protected) is not obj:
+            g[name] = obj
+            print(f"pycell: '{name}' is protected by the host; its binding was restored", file=sys.stderr)
 
 
 def finish(exc, value, flags):
     """Reports a run: `exc` is what it raised (or None), `value` its trailing value."""
     result = {"exit_reason": "ok", "exit_code": 0}
+    if _protected:
+        _restore_protected()
     if isinstance(exc, SystemExit):
         result.update(exit_reason="exit", exit_code=_exit_code(exc))
     elif exc is not None:
@@ -133,14 +172,54 @@ def finish(exc, value, flags):
     return json.dumps(result).encode()
 
 
-def set_environ(pairs):
-    """Makes os.environ exactly `pairs` ("NAME=value"): a session started from a
-    snapshot inherits the snapshot maker's environment otherwise."""
-    import os
-    os.environ.clear()
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        os.environ[name] = value
+def configure(settings):
+    """Applies a session's grants (JSON from the host, once, at creation):
+    env: os.environ exactly ("NAME=value" pairs; a session started from a
+         snapshot would otherwise inherit its maker's environment),
+    sys_path: directories to import from (package mounts),
+    globals / protect: bind the host functions in __main__, protected or not,
+    http: route urllib.request through the host (pycell_http)."""
+    settings = json.loads(settings)
+    if "env" in settings:
+        import os
+        os.environ.clear()
+        for pair in settings["env"]:
+            name, _, value = pair.partition("=")
+            os.environ[name] = value
+    for path in reversed(settings.get("sys_path", [])):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    if settings.get("globals"):
+        import pycell_host
+        for name in pycell_host.__all__:
+            if name != "HostError":
+                _bind(name, getattr(pycell_host, name), settings.get("protect", False))
+    if settings.get("http"):
+        import pycell_http
+        pycell_http.install_urllib()
+
+
+def _bind(name, value, protect):
+    _main.__dict__[name] = value
+    if protect:
+        _protected[name] = value
+    else:
+        _protected.pop(name, None)
+
+
+def set_vars(data, protect):
+    """Binds the names of a JSON object (bytes) in __main__."""
+    values = json.loads(data)
+    for name, value in values.items():
+        _bind(name, value, protect)
+
+
+def get_var(name):
+    """The value of a variable of __main__ (the host asks for it as JSON)."""
+    try:
+        return _main.__dict__[name]
+    except KeyError:
+        raise NameError(f"name '{name}' is not defined") from None
 
 
 def _safe_str(obj):

@@ -23,6 +23,63 @@ static struct { uint32_t ptr, len; } g_result_view;
 __attribute__((import_module("pycell_host"), import_name("fuel_refill")))
 int64_t pycell_host_fuel_refill(void);
 
+/* Host functions ("tools"): call() runs one with JSON arguments and returns
+ * a status plus the length of the JSON reply the host holds; take() copies that
+ * reply into a buffer of exactly that length. Two steps, so the guest sizes
+ * its buffer from the host's answer and the host checks every size before it
+ * copies anything. */
+#define PYCELL_HOST_SOFT_STOP 0x100u /* flag in call()'s status */
+__attribute__((import_module("pycell_host"), import_name("call")))
+uint32_t pycell_host_call(const char *name, uint32_t name_len, const char *args, uint32_t args_len,
+                          uint32_t *reply_len);
+__attribute__((import_module("pycell_host"), import_name("take")))
+uint32_t pycell_host_take(char *buf, uint32_t len);
+
+/* _pycell_host.call(name: str, args: bytes) -> (status: int, reply: bytes).
+ * The Python side (pycell_host, pycell_http) turns statuses into exceptions. */
+static PyObject *hostcall(PyObject *self, PyObject *args) {
+  (void)self;
+  const char *name, *data;
+  Py_ssize_t name_len, data_len;
+  if (!PyArg_ParseTuple(args, "s#y#", &name, &name_len, &data, &data_len)) return NULL;
+  uint32_t reply_len = 0;
+  uint32_t status = pycell_host_call(name, (uint32_t)name_len, data, (uint32_t)data_len, &reply_len);
+  /* The run's time ran out during the call: the soft stop, now (see below). */
+  if (status & PYCELL_HOST_SOFT_STOP) {
+    PyErr_SetInterruptEx(SIGXCPU);
+    status &= ~PYCELL_HOST_SOFT_STOP;
+  }
+  PyObject *reply = PyBytes_FromStringAndSize(NULL, reply_len);
+  if (!reply) {
+    pycell_host_take(NULL, 0);  /* drop the host's copy */
+    return NULL;
+  }
+  if (pycell_host_take(PyBytes_AS_STRING(reply), reply_len) != 0) {
+    Py_DECREF(reply);
+    PyErr_SetString(PyExc_RuntimeError, "pycell: host reply lost");
+    return NULL;
+  }
+  /* Time spent in the host counts toward the deadline: a soft stop that came
+   * due during the call is raised here, before any more guest code runs. */
+  if (PyErr_CheckSignals() < 0) {
+    Py_DECREF(reply);
+    return NULL;
+  }
+  return Py_BuildValue("(IN)", status, reply);
+}
+
+static PyMethodDef hostcall_methods[] = {
+    {"call", hostcall, METH_VARARGS, "call(name, args_json) -> (status, reply_json): run a host function."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef hostcall_module = {
+    PyModuleDef_HEAD_INIT, "_pycell_host", "Raw channel to the host's functions (see pycell_host).", -1,
+    hostcall_methods,
+};
+
+static PyObject *PyInit__pycell_host(void) { return PyModule_Create(&hostcall_module); }
+
 /* Called by the loop headers tools/fuel instruments, with no fuel left. A soft
  * stop trips SIGXCPU's Python handler (installed by _pycell), which raises
  * TimeoutError at the next bytecode boundary; the C code running now (a regex,
@@ -114,6 +171,8 @@ EXPORT(pycell_init) int pycell_init(void) {
   pre.utf8_mode = 1;
   PyStatus st = Py_PreInitialize(&pre);
   if (PyStatus_Exception(st)) return fail(st);
+
+  if (PyImport_AppendInittab("_pycell_host", PyInit__pycell_host) != 0) return 5;
 
   PyConfig c;
   PyConfig_InitIsolatedConfig(&c);

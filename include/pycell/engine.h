@@ -1,7 +1,9 @@
 // Engine: the shared, immutable part of pycell (compiled guest, stdlib image).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,11 @@ struct EngineConfig {
   /// Start one interpreter now, import `preload`, and snapshot it, so every
   /// session starts from that snapshot instead of a CPython start-up.
   bool preinit = true;
+  /// Fixes the string-hash secret of the pre-initialized snapshot (as
+  /// PYTHONHASHSEED would), so that deterministic sessions (Determinism)
+  /// iterate sets of strings in the same order in every process. Unset: a
+  /// random secret per Engine, shared by its sessions.
+  std::optional<uint64_t> hash_seed;
   /// Modules imported into the pre-initialized snapshot: imports are then free
   /// in every session. Modules that seed per-process state (random, tempfile,
   /// uuid) are left out, since every session would share that state.

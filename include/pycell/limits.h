@@ -37,6 +37,14 @@ struct Limits {
   uint64_t tmp_files = 4096;
   /// Directory nesting in /tmp; deeper creation fails with ENAMETOOLONG.
   uint32_t tmp_depth = 64;
+  /// Bytes the guest may write to read-write mounts per session (every byte
+  /// written counts, overwrites included); past it writes fail with EDQUOT.
+  uint64_t mount_write_bytes = 64ull << 20;
+  /// Cap on the JSON arguments of one host function call, checked before
+  /// they are copied out of the guest; past it the call raises ValueError.
+  uint64_t host_call_bytes = 1ull << 20;
+  /// Cap on one host function's JSON result, checked before it is copied in.
+  uint64_t host_result_bytes = 4ull << 20;
 };
 
 }  // namespace pycell

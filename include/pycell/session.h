@@ -3,11 +3,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "pycell/capabilities.h"
 #include "pycell/engine.h"
 #include "pycell/error.h"
 #include "pycell/limits.h"
@@ -25,6 +27,17 @@ struct SessionConfig {
   /// Environment variables the guest sees ("NAME=value"). Nothing of the host's
   /// environment is passed unless it is listed here.
   std::vector<std::string> env;
+  /// Host directories visible in the guest (none by default).
+  std::vector<Mount> mounts;
+  /// Host functions the guest may call, as `pycell_host.<name>` (none by default).
+  std::vector<HostFunction> functions;
+  /// Also bind each function as a global of __main__ ...
+  bool functions_as_globals = false;
+  /// ... protected: guest code cannot rebind or delete those names.
+  bool protect_functions = true;
+  /// Host-mediated HTTP through `pycell_http` and urllib (no network if unset).
+  std::optional<HttpPolicy> http;
+  Determinism determinism;
 };
 
 /// How to run one piece of code.
@@ -88,6 +101,24 @@ class Session {
   /// config); the two share memory pages copy-on-write. This session's
   /// committed state does not change.
   Result<Session> fork();
+
+  /// Binds variables of __main__ from a JSON object (name -> value; values are
+  /// dicts, lists, strings, numbers, booleans, null). `protect` makes guest
+  /// code unable to rebind or delete them.
+  /// Errors: kInvalidArgument (not a JSON object, or a name is not an identifier).
+  Result<void> set_variables(std::string_view json_object, bool protect = false);
+
+  /// A variable of __main__ as JSON.
+  /// Errors: kNotFound (no such variable), kInvalidArgument (not JSON-serializable).
+  Result<std::string> get_variable(std::string_view name);
+
+  /// Writes a file into the session's /tmp (path absolute under /tmp, or
+  /// relative to it); missing parent directories are created. Counts against
+  /// the /tmp quota. Errors: kInvalidArgument, kResourceExhausted, kNotFound.
+  Result<void> put_file(std::string_view path, std::string_view data);
+
+  /// Reads a file from the session's /tmp. Errors: kNotFound, kInvalidArgument.
+  Result<std::string> get_file(std::string_view path);
 
   /// Stops the exec running on another thread at its next check (well under
   /// a millisecond of guest work); it ends with exit reason kCancelled. Safe to

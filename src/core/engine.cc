@@ -55,6 +55,10 @@ Result<Engine> Engine::create(EngineConfig config) {
     // its state after the preloads is where every session begins.
     SessionConfig cold_config;
     cold_config.limits.timeout_ms = 0;
+    if (config.hash_seed) {
+      cold_config.determinism.enabled = true;  // CPython draws its secret from random_get
+      cold_config.determinism.seed = *config.hash_seed;
+    }
     auto cold = SessionAccess::create_cold(state, cold_config);
     if (!cold) return cold.error();
     state->table = SessionAccess::table(*cold);

@@ -6,8 +6,12 @@
 #include <algorithm>
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
 #include "core/engine_state.h"
 #include "core/guest_result.h"
+#include "core/host_functions.h"
+#include "core/root_fs.h"
 #include "core/session_access.h"
 #include "core/snapshot_state.h"
 #include "rt/budget.h"
@@ -28,6 +32,8 @@ struct SessionState {
   std::unique_ptr<rt::Instance> instance;
   std::shared_ptr<vfs::Node> root;      // the guest's "/"
   std::shared_ptr<vfs::Node> tmp;       // its /tmp
+  OpenMounts mounts;                    // the host directories it was granted
+  std::shared_ptr<const HostFunctions> functions;
   std::optional<Snapshot> committed;
   /// The guest's request buffer as last reported (re-asked after a load).
   uint32_t buffer_addr = 0, buffer_cap = 0;
@@ -53,23 +59,15 @@ std::shared_ptr<vfs::MemQuota> tmp_quota(const Limits& limits) {
   return q;
 }
 
-/// The guest's filesystem: the stdlib image at its install path, `tmp` at /tmp.
-std::shared_ptr<vfs::Node> make_root(const EngineState& engine, std::shared_ptr<vfs::Node> tmp) {
-  auto lib = std::make_shared<vfs::StaticDir>();
-  lib->add("python3.13", engine.stdlib);
-  auto local = std::make_shared<vfs::StaticDir>();
-  local->add("lib", lib);
-  auto usr = std::make_shared<vfs::StaticDir>();
-  usr->add("local", local);
-  auto root = std::make_shared<vfs::StaticDir>();
-  root->add("tmp", std::move(tmp));
-  root->add("usr", usr);
-  return root;
-}
-
-/// Everything but memory and instance: budget, WASI context (empty fd table).
-std::unique_ptr<SessionState> new_state(std::shared_ptr<const EngineState> engine, SessionConfig config) {
+/// Everything but memory and instance: budget, WASI context (empty fd table), mounts.
+Result<std::unique_ptr<SessionState>> new_state(std::shared_ptr<const EngineState> engine, SessionConfig config) {
+  auto functions = HostFunctions::create(config);
+  if (!functions) return functions.error();
+  auto mounts = open_mounts(config.mounts, config.limits);
+  if (!mounts) return mounts.error();
   auto s = std::make_unique<SessionState>();
+  s->mounts = std::move(*mounts);
+  s->functions = std::move(*functions);
   s->engine = std::move(engine);
   s->config = std::move(config);
   s->budget = std::make_unique<rt::Budget>();
@@ -78,6 +76,14 @@ std::unique_ptr<SessionState> new_state(std::shared_ptr<const EngineState> engin
   s->wasi->env = s->config.env;
   s->wasi->out.cap = s->config.limits.output_bytes;
   s->wasi->err.cap = s->config.limits.output_bytes;
+  s->wasi->host.max_args = s->config.limits.host_call_bytes;
+  s->wasi->host.dispatch = [functions = s->functions, budget = s->budget.get()](
+                               std::string_view name, std::string_view args, std::string& reply) {
+    return functions->dispatch(name, args, *budget, reply);
+  };
+  if (const Determinism& d = s->config.determinism; d.enabled) {
+    s->wasi->deterministic.emplace(d.seed, d.start_time_ns, d.ns_per_fuel);
+  }
   return s;
 }
 
@@ -94,6 +100,10 @@ std::vector<std::optional<wasi::FdEntry>> map_fds(const std::vector<std::optiona
     }
     wasi::FdEntry e = *f;
     if (e.kind == wasi::FdEntry::Kind::kNode) {
+      if (is_mount_node(*e.node)) {
+        out.emplace_back();  // see is_mount_node
+        continue;
+      }
       if (e.node.get() == from_root) {
         e.node = to_root;
       } else if (auto it = map.find(e.node.get()); it != map.end()) {
@@ -128,7 +138,7 @@ Result<void> load(SessionState& s, const Snapshot& snap, const rt::Instance* don
   s.instance.reset();
   s.memory = std::move(*memory);
   s.tmp = tmp.value;
-  s.root = make_root(*s.engine, s.tmp);
+  s.root = make_root(*s.engine, s.tmp, s.mounts);
   s.wasi->memory = s.memory.get();
   s.wasi->fds = map_fds(st.fds, nullptr, s.root, map);
   s.wasi->exit_code.reset();
@@ -161,7 +171,7 @@ Result<void> cold_start(SessionState& s) {
   if (!memory) return memory.error();
   s.memory = std::move(*memory);
   s.tmp = vfs::make_mem_root(tmp_quota(s.config.limits));
-  s.root = make_root(*s.engine, s.tmp);
+  s.root = make_root(*s.engine, s.tmp, s.mounts);
   s.wasi->memory = s.memory.get();
   s.wasi->init_fds(s.root);
   s.budget->start(0, rt::Budget::Clock::time_point::max(), rt::Budget::Clock::time_point::max());
@@ -180,23 +190,112 @@ Result<void> cold_start(SessionState& s) {
   return Ok();
 }
 
-/// Python literal for a list of strings; UTF-8 passes through (the source is UTF-8).
-std::string py_str_list(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (const auto& item : items) {
-    out += "'";
-    for (unsigned char ch : item) {
+/// Python bytes literal for `data`: the safe way to hand the runner JSON.
+std::string py_bytes(std::string_view data) {
+  std::string out = "b'";
+  for (unsigned char ch : data) {
+    if (ch == '\\' || ch == '\'' || ch < 0x20 || ch >= 0x7f) {
       char buf[8];
-      if (ch == '\\' || ch == '\'' || ch < 0x20 || ch == 0x7f) {
-        std::snprintf(buf, sizeof buf, "\\x%02x", ch);
-        out += buf;
-      } else {
-        out += static_cast<char>(ch);
-      }
+      std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+      out += buf;
+    } else {
+      out += static_cast<char>(ch);
     }
-    out += "',";
   }
-  return out + "]";
+  return out + "'";
+}
+
+bool is_python_identifier(std::string_view s) {
+  if (s.empty() || s.size() > 256) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || (i > 0 && ch >= '0' && ch <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Error vfs_error(const char* op, std::string_view path, vfs::Errno e) {
+  switch (e) {
+    case vfs::Errno::kNoent: return Error(ErrorCode::kNotFound, std::string(op) + ": no such file: " + std::string(path));
+    case vfs::Errno::kNospc:
+    case vfs::Errno::kDquot:
+    case vfs::Errno::kNametoolong:
+      return Error(ErrorCode::kResourceExhausted, std::string(op) + ": /tmp limits reached writing " + std::string(path));
+    default:
+      return Error(ErrorCode::kInvalidArgument,
+                   std::string(op) + ": " + std::string(path) + " failed (WASI errno " +
+                       std::to_string(static_cast<int>(e)) + ")");
+  }
+}
+
+/// The directory and name `path` (under /tmp, absolute or relative) names;
+/// `create_dirs` makes missing directories on the way.
+Result<std::pair<std::shared_ptr<vfs::Node>, std::string>> tmp_path(const std::shared_ptr<vfs::Node>& tmp,
+                                                                     std::string_view path, bool create_dirs) {
+  std::string_view rest = path;
+  if (rest.starts_with("/tmp/")) {
+    rest.remove_prefix(5);
+  } else if (rest.starts_with("/")) {
+    return Error(ErrorCode::kInvalidArgument, "only files under /tmp can be put or got: " + std::string(path));
+  }
+  std::vector<std::string> parts;
+  for (size_t start = 0; start <= rest.size();) {
+    size_t slash = rest.find('/', start);
+    if (slash == std::string_view::npos) slash = rest.size();
+    std::string part(rest.substr(start, slash - start));
+    if (part.empty() || part == "." || part == ".." || part.find('\0') != std::string::npos) {
+      return Error(ErrorCode::kInvalidArgument, "bad path under /tmp: " + std::string(path));
+    }
+    parts.push_back(std::move(part));
+    start = slash + 1;
+  }
+  std::shared_ptr<vfs::Node> dir = tmp;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    auto next = dir->lookup(parts[i]);
+    if (!next && next.err == vfs::Errno::kNoent && create_dirs) next = dir->create(parts[i], vfs::Kind::kDirectory);
+    if (!next) return vfs_error(create_dirs ? "put_file" : "get_file", path, next.err);
+    if (next.value->kind() != vfs::Kind::kDirectory) {
+      return Error(ErrorCode::kInvalidArgument, "not a directory on the way to " + std::string(path));
+    }
+    dir = next.value;
+  }
+  return std::pair{dir, parts.back()};
+}
+
+/// Runs pycell's own code in the session (not a user cell): its failure is a
+/// host error, and a value comes back as JSON.
+Result<ExecResult> run_internal(Session& session, const std::string& code, bool want_value) {
+  ExecOptions o;
+  o.filename = "<pycell>";
+  o.want_json = want_value;
+  if (!want_value) o.mode = ExecOptions::Mode::kScript;
+  return session.exec(code, o);
+}
+
+/// Applies the grants that live in Python state (see _pycell.configure): the
+/// environment (for sessions started from a snapshot), package mounts on
+/// sys.path, host functions as globals, urllib through the host.
+Result<void> configure(Session& session, const SessionConfig& config, bool set_env) {
+  nlohmann::json settings = nlohmann::json::object();
+  if (set_env && !config.env.empty()) settings["env"] = config.env;
+  std::vector<std::string> paths;
+  for (const Mount& m : config.mounts) {
+    if (m.package_path) paths.push_back(m.guest_path);
+  }
+  if (!paths.empty()) settings["sys_path"] = paths;
+  if (config.functions_as_globals && !config.functions.empty()) {
+    settings["globals"] = true;
+    settings["protect"] = config.protect_functions;
+  }
+  if (config.http) settings["http"] = true;
+  if (settings.empty()) return Ok();
+  auto r = run_internal(session, "__import__('_pycell').configure(" + py_bytes(settings.dump()) + ")", false);
+  if (!r) return r.error();
+  if (r->exit_reason != ExitReason::kOk) {
+    return Error(ErrorCode::kGuest, "configuring the session failed: " + r->stderr_text);
+  }
+  return Ok();
 }
 
 }  // namespace
@@ -208,8 +307,9 @@ Session::~Session() = default;
 
 Result<Session> SessionAccess::create_cold(std::shared_ptr<const EngineState> engine, SessionConfig config) {
   auto s = new_state(std::move(engine), std::move(config));
-  if (auto r = cold_start(*s); !r) return r.error();
-  return Session(std::move(s));
+  if (!s) return s.error();
+  if (auto r = cold_start(**s); !r) return r.error();
+  return Session(std::move(*s));
 }
 
 std::shared_ptr<const rt::TableTemplate> SessionAccess::table(const Session& s) {
@@ -228,25 +328,21 @@ Result<void> SessionAccess::freeze(Session& s) {
 }
 
 Result<Session> Session::create(const Engine& engine, SessionConfig config) {
-  if (!engine.state()->base) return SessionAccess::create_cold(engine.state(), std::move(config));
-  return create(engine, *engine.state()->base, std::move(config));
+  if (engine.state()->base) return create(engine, *engine.state()->base, std::move(config));
+  auto session = SessionAccess::create_cold(engine.state(), std::move(config));
+  if (!session) return session.error();
+  // A cold start read the environment through WASI already.
+  if (auto r = configure(*session, session->state_->config, false); !r) return r.error();
+  return session;
 }
 
 Result<Session> Session::create(const Engine& engine, const Snapshot& snapshot, SessionConfig config) {
   auto s = new_state(engine.state(), std::move(config));
-  if (auto r = load(*s, snapshot); !r) return r.error();
-  Session session(std::move(s));
-  // The snapshot's os.environ is its maker's; give this session its own.
-  if (!session.state_->config.env.empty()) {
-    ExecOptions o;
-    o.mode = ExecOptions::Mode::kScript;
-    o.filename = "<pycell-env>";
-    auto r = session.exec("__import__('_pycell').set_environ(" + py_str_list(session.state_->config.env) + ")", o);
-    if (!r) return r.error();
-    if (r->exit_reason != ExitReason::kOk) {
-      return Error(ErrorCode::kGuest, "setting the environment failed: " + r->stderr_text);
-    }
-  }
+  if (!s) return s.error();
+  if (auto r = load(**s, snapshot); !r) return r.error();
+  Session session(std::move(*s));
+  // The snapshot's os.environ is its maker's: give this session its own.
+  if (auto r = configure(session, session.state_->config, true); !r) return r.error();
   return session;
 }
 
@@ -265,8 +361,9 @@ Result<Session> Session::fork() {
   auto snap = capture(*state_);
   if (!snap) return snap.error();
   auto s = new_state(state_->engine, state_->config);
-  if (auto r = load(*s, *snap, state_->instance.get()); !r) return r.error();
-  return Session(std::move(s));
+  if (!s) return s.error();
+  if (auto r = load(**s, *snap, state_->instance.get()); !r) return r.error();
+  return Session(std::move(*s));
 }
 
 void Session::cancel() { state_->budget->cancel(); }
@@ -386,8 +483,79 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
                  ") and there is no committed snapshot";
     }
   }
+  if (w.deterministic) w.deterministic->fuel_before += r.fuel_used;
   r.wall_time = std::chrono::steady_clock::now() - started;
   return r;
+}
+
+Result<void> Session::set_variables(std::string_view json_object, bool protect) {
+  const auto values = nlohmann::json::parse(json_object, nullptr, false);
+  if (values.is_discarded() || !values.is_object()) {
+    return Error(ErrorCode::kInvalidArgument, "set_variables: expected a JSON object of name -> value");
+  }
+  for (const auto& [name, value] : values.items()) {
+    if (!is_python_identifier(name)) {
+      return Error(ErrorCode::kInvalidArgument, "set_variables: '" + name + "' is not a Python identifier");
+    }
+  }
+  auto r = run_internal(*this,
+                        "__import__('_pycell').set_vars(" + py_bytes(values.dump()) + ", " +
+                            (protect ? "True" : "False") + ")",
+                        false);
+  if (!r) return r.error();
+  if (r->exit_reason != ExitReason::kOk) return Error(ErrorCode::kGuest, "set_variables failed: " + r->stderr_text);
+  return Ok();
+}
+
+Result<std::string> Session::get_variable(std::string_view name) {
+  if (!is_python_identifier(name)) {
+    return Error(ErrorCode::kInvalidArgument, "get_variable: '" + std::string(name) + "' is not a Python identifier");
+  }
+  auto r = run_internal(*this, "__import__('_pycell').get_var('" + std::string(name) + "')", true);
+  if (!r) return r.error();
+  if (r->exit_reason == ExitReason::kException && r->error && r->error->type == "NameError") {
+    return Error(ErrorCode::kNotFound, "no variable '" + std::string(name) + "' in the session");
+  }
+  if (r->exit_reason != ExitReason::kOk) return Error(ErrorCode::kGuest, "get_variable failed: " + r->stderr_text);
+  if (r->value_json) return std::move(*r->value_json);
+  if (!r->value_repr) return std::string("null");  // the value is None
+  return Error(ErrorCode::kInvalidArgument,
+               "variable '" + std::string(name) + "' is not JSON-serializable: " + *r->value_repr);
+}
+
+Result<void> Session::put_file(std::string_view path, std::string_view data) {
+  auto where = tmp_path(state_->tmp, path, true);
+  if (!where) return where.error();
+  auto& [dir, name] = *where;
+  // Written beside the target and renamed over it: a file that does not fit
+  // leaves the old one as it was.
+  const std::string staging = "." + name + ".pycell-put";
+  (void)dir->remove(staging, vfs::Kind::kFile);
+  auto file = dir->create(staging, vfs::Kind::kFile);
+  if (!file) return vfs_error("put_file", path, file.err);
+  auto wrote = file.value->pwrite(0, {reinterpret_cast<const uint8_t*>(data.data()), data.size()});
+  vfs::Errno e = wrote ? dir->rename(staging, *dir, name) : wrote.err;
+  if (e != vfs::Errno::kSuccess) {
+    (void)dir->remove(staging, vfs::Kind::kFile);
+    return vfs_error("put_file", path, e);
+  }
+  return Ok();
+}
+
+Result<std::string> Session::get_file(std::string_view path) {
+  auto where = tmp_path(state_->tmp, path, false);
+  if (!where) return where.error();
+  auto& [dir, name] = *where;
+  auto node = dir->lookup(name);
+  if (!node) return vfs_error("get_file", path, node.err);
+  if (node.value->kind() != vfs::Kind::kFile) {
+    return Error(ErrorCode::kInvalidArgument, "get_file: /tmp/" + name + " is a directory");
+  }
+  std::string data(node.value->stat().size, '\0');
+  auto got = node.value->pread(0, {reinterpret_cast<uint8_t*>(data.data()), data.size()});
+  if (!got) return vfs_error("get_file", path, got.err);
+  data.resize(got.value);
+  return data;
 }
 
 }  // namespace pycell

@@ -30,14 +30,27 @@ class Budget {
 
   /// Fuel consumed in the run, given what is left of the current slice.
   [[nodiscard]] uint64_t used(int64_t remaining_in_slice) const;
+  /// Fuel consumed so far in the run, from host code called by the guest.
+  [[nodiscard]] uint64_t used_now() const { return used(counter_ ? *counter_ : 0); }
 
   [[nodiscard]] Stop stop() const { return stop_; }
+  /// The run's soft (wall-clock) deadline; max() if it has none.
+  [[nodiscard]] Clock::time_point deadline() const { return soft_; }
   [[nodiscard]] bool soft_stop_sent() const { return soft_sent_; }
 
   /// From host code on the guest's thread: end the run at its next check.
   void request_stop(Stop why) {
     requested_ = why;
     check_soon();
+  }
+
+  /// From host code that kept the guest waiting (a host function call):
+  /// true, once, if the soft deadline has passed, so the caller delivers the
+  /// soft stop itself; the hard stop then follows as after refill().
+  bool take_soft_stop() {
+    if (soft_sent_ || Clock::now() < soft_) return false;
+    soft_sent_ = true;
+    return true;
   }
 
   /// Makes the guest's next loop header consult refill() (e.g. after a sleep

@@ -74,7 +74,7 @@ void Instance::restore(const InstanceGlobals& globals, std::shared_ptr<const Tab
   Z_pycell_instance_t& inst = impl_->inst;
   std::memcpy(&inst, globals.data(), sizeof inst);  // size checked by the snapshot loader
   inst.Z_wasi_snapshot_preview1_instance = reinterpret_cast<Z_wasi_snapshot_preview1_instance_t*>(&wasi);
-  inst.Z_pycell_host_instance = reinterpret_cast<Z_pycell_host_instance_t*>(&budget);
+  inst.Z_pycell_host_instance = reinterpret_cast<Z_pycell_host_instance_t*>(&wasi);
   inst.Z_envZ_memory = memory.rt();
   // Read-only from here on: the generated code only reads func and func_type.
   inst.w2c_T0.data = const_cast<wasm_rt_funcref_t*>(table->entries.data());
@@ -144,7 +144,7 @@ void do_exec(void* p) {
 int Instance::instantiate(GuestMemory& memory, Budget& budget, wasi::Context& wasi, uint64_t stack_bytes) {
   impl_->memory = &memory;
   InstantiateArgs a{&impl_->inst, reinterpret_cast<Z_env_instance_t*>(&memory),
-                    reinterpret_cast<Z_pycell_host_instance_t*>(&budget),
+                    reinterpret_cast<Z_pycell_host_instance_t*>(&wasi),
                     reinterpret_cast<Z_wasi_snapshot_preview1_instance_t*>(&wasi)};
   impl_->instantiated = true;  // the table is allocated before anything can trap
   return call_guest(do_instantiate, &a, stack_bytes, memory);

@@ -1,4 +1,5 @@
 // WASI clock_*: wall time from the host clock; CPU-time clocks count from session start.
+// In deterministic mode every clock reads the fuel-driven time instead.
 #include <chrono>
 #include <ctime>
 
@@ -17,6 +18,10 @@ Errno clock_res_get(Context& c, uint32_t id, uint32_t res_out) {
 Errno clock_time_get(Context& c, uint32_t id, uint64_t, uint32_t time_out) {
   using namespace std::chrono;
   uint64_t ns;
+  if (c.deterministic && id <= kThreadCpu) {
+    ns = c.deterministic->now_ns(*c.budget);
+    return c.memory->store_u64(time_out, ns) ? Errno::kSuccess : Errno::kFault;
+  }
   switch (id) {
     case kRealtime:
       ns = static_cast<uint64_t>(duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());

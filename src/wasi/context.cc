@@ -1,6 +1,7 @@
 // WASI context: fd table setup, bounded output capture, shared layout helpers.
 #include "wasi/context.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace pycell::wasi {
@@ -112,6 +113,48 @@ Errno set_times(vfs::Node& node, uint64_t atim, uint64_t mtim, uint32_t flags) {
   if (flags & kMtim) m = mtim;
   if (flags & kMtimNow) m = now;
   return node.set_times(a, m);
+}
+
+}  // namespace pycell::wasi
+
+namespace pycell::wasi {
+namespace {
+
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+}  // namespace
+
+Deterministic::Deterministic(uint64_t seed, uint64_t start, uint64_t per_fuel)
+    : start_ns(start), ns_per_fuel(per_fuel) {
+  for (auto& word : rng) word = splitmix64(seed);
+}
+
+uint64_t Deterministic::now_ns(const rt::Budget& budget) const {
+  return start_ns + (fuel_before + budget.used_now()) * ns_per_fuel + slept_ns;
+}
+
+void Deterministic::fill(uint8_t* out, size_t len) {
+  while (len > 0) {
+    const uint64_t result = rotl(rng[1] * 5, 7) * 9;
+    const uint64_t t = rng[1] << 17;
+    rng[2] ^= rng[0];
+    rng[3] ^= rng[1];
+    rng[1] ^= rng[2];
+    rng[0] ^= rng[3];
+    rng[2] ^= t;
+    rng[3] = rotl(rng[3], 45);
+    const size_t n = std::min<size_t>(len, sizeof result);
+    std::memcpy(out, &result, n);
+    out += n;
+    len -= n;
+  }
 }
 
 }  // namespace pycell::wasi

@@ -30,6 +30,49 @@ struct OutputSink {
   void write(std::string_view bytes);
 };
 
+/// Status of a host function call (guest/python/pycell_host.py mirrors these).
+enum class HostCallStatus : uint32_t {
+  kOk = 0,             ///< reply: the result, JSON
+  kError = 1,          ///< reply: a JSON string, the sanitized error message
+  kNotGranted = 2,     ///< likewise
+  kArgsTooLarge = 3,   ///< likewise; the arguments were never copied
+  kResultTooLarge = 4, ///< likewise; the result was never copied in
+  kBadArguments = 5,   ///< likewise: the arguments do not match the schema
+  kDenied = 6,         ///< likewise: a policy refused it (e.g. an HTTP host)
+  kTimeout = 7,        ///< likewise
+  kFault = 8,          ///< the guest passed a bad pointer
+  kInvalid = 9,        ///< reply: a JSON string: a malformed request (e.g. a bad URL)
+};
+/// Flag or-ed into a call's status: the run's time ran out during the call, so
+/// the guest raises its soft stop (TimeoutError) on return (guest/shim/shim.c).
+inline constexpr uint32_t kHostCallSoftStop = 0x100;
+
+/// How the guest's pycell_host.call reaches the session's host functions.
+struct HostCalls {
+  /// Cap on the arguments, checked before they are copied out of the guest.
+  /// (Results are capped by the dispatcher, before they are copied in.)
+  uint64_t max_args = 0;
+  /// Runs one call (on the host's own stack) and fills `reply`. Empty: no
+  /// host functions at all.
+  std::function<HostCallStatus(std::string_view name, std::string_view args, std::string& reply)> dispatch;
+  /// The reply the guest has not taken yet.
+  std::string pending;
+};
+
+/// Deterministic mode: the guest's clocks and random bytes come from here
+/// instead of the host's, so a run can be repeated exactly.
+struct Deterministic {
+  uint64_t rng[4] = {};       // xoshiro256** state, from the seed
+  uint64_t start_ns = 0;      // the clocks' value at fuel 0
+  uint64_t ns_per_fuel = 0;
+  uint64_t fuel_before = 0;   // fuel of the session's earlier runs
+  uint64_t slept_ns = 0;      // sleeps advance the clock instead of waiting
+  Deterministic(uint64_t seed, uint64_t start, uint64_t per_fuel);
+  /// The guest's current time.
+  [[nodiscard]] uint64_t now_ns(const rt::Budget& budget) const;
+  void fill(uint8_t* out, size_t len);
+};
+
 /// One entry of the guest's fd table.
 struct FdEntry {
   enum class Kind { kStdin, kStdout, kStderr, kNode } kind = Kind::kNode;
@@ -52,6 +95,8 @@ struct Context {
   /// The run's allowance: sleeps in poll_oneoff end early at its deadlines,
   /// and runaway output asks it to stop the run.
   rt::Budget* budget = nullptr;
+  HostCalls host;
+  std::optional<Deterministic> deterministic;
   /// Exit status passed to proc_exit, once it has been called.
   std::optional<uint32_t> exit_code;
 

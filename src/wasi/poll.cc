@@ -1,6 +1,7 @@
 // WASI poll_oneoff: sleeps (clock subscriptions) and readiness of the guest's
 // fds, all of which are always ready. A sleep ends early when the run is
-// cancelled or reaches a deadline, so the next fuel check can stop it.
+// cancelled or reaches a deadline, so the next fuel check can stop it; in
+// deterministic mode it takes no time and advances the guest's clock.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -40,6 +41,9 @@ Errno poll_oneoff(Context& c, uint32_t in, uint32_t out, uint32_t nsubs, uint32_
   const auto now_mono = steady_clock::now();
   auto earliest = steady_clock::time_point::max();
   std::vector<std::pair<const uint8_t*, steady_clock::time_point>> clocks;
+  // Deterministic mode: each clock's wait in guest nanoseconds; nothing waits.
+  std::vector<uint64_t> waits;
+  const uint64_t det_now = c.deterministic ? c.deterministic->now_ns(*c.budget) : 0;
   for (uint32_t i = 0; i < nsubs; ++i) {
     const uint8_t* sub = subs.data() + size_t{i} * layout::kSubscriptionSize;
     const uint8_t tag = sub[8];
@@ -53,6 +57,9 @@ Errno poll_oneoff(Context& c, uint32_t in, uint32_t out, uint32_t nsubs, uint32_
       if (id > 3) {
         add_event(sub, kEventClock, Errno::kInval, 0);
         continue;
+      }
+      if (c.deterministic) {
+        waits.push_back((flags & kSubclockAbstime) ? (timeout > det_now ? timeout - det_now : 0) : timeout);
       }
       auto when = now_mono;
       if (flags & kSubclockAbstime) {
@@ -77,7 +84,15 @@ Errno poll_oneoff(Context& c, uint32_t in, uint32_t out, uint32_t nsubs, uint32_
     }
   }
 
-  if (events.empty() && !clocks.empty()) {
+  if (events.empty() && !clocks.empty() && c.deterministic) {
+    // The guest's clock jumps to the earliest deadline, so sleeps take no time
+    // and a repeated run sees the same times.
+    const uint64_t step = *std::min_element(waits.begin(), waits.end());
+    c.deterministic->slept_ns += step;
+    for (size_t i = 0; i < clocks.size(); ++i) {
+      if (waits[i] <= step) add_event(clocks[i].first, kEventClock, Errno::kSuccess, 0);
+    }
+  } else if (events.empty() && !clocks.empty()) {
     const auto wake = c.budget ? std::min(earliest, c.budget->wake_by()) : earliest;
     bool interrupted = false;
     while (true) {

@@ -1,4 +1,5 @@
-// WASI random_get: the host's CSPRNG (getrandom), copied in after the range is checked.
+// WASI random_get: the host's CSPRNG (getrandom), or the seeded generator of
+// deterministic mode, copied in after the range is checked.
 #include <sys/random.h>
 
 #include <cerrno>
@@ -12,6 +13,11 @@ Errno random_get(Context& c, uint32_t buf, uint32_t len) {
   auto span = c.memory->span(buf, len);
   if (!span) return Errno::kFault;
   std::vector<uint8_t> bytes(len);
+  if (c.deterministic) {
+    c.deterministic->fill(bytes.data(), len);
+    c.memory->write(*span, bytes.data());
+    return Errno::kSuccess;
+  }
   size_t got = 0;
   while (got < len) {
     ssize_t n = getrandom(bytes.data() + got, len - got, 0);

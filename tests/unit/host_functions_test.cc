@@ -1,0 +1,214 @@
+// Host functions: registration, the guest-side Python functions built from
+// their schemas, and every way a call can be refused.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "core/host_functions.h"
+#include "test_support.h"
+
+namespace pycell {
+namespace {
+
+using nlohmann::json;
+using testing::new_session;
+
+HostFunction add_function() {
+  HostFunction f;
+  f.name = "add";
+  f.description = "Adds two integers.";
+  f.parameters = R"({"type":"object","properties":{"a":{"type":"integer","description":"first"},
+                     "b":{"type":"integer"},"note":{"type":"string"}},"required":["a","b"]})";
+  f.callback = [](const HostCall& call) -> Result<std::string> {
+    auto args = json::parse(call.args_json);
+    return json(args["a"].get<int64_t>() + args["b"].get<int64_t>()).dump();
+  };
+  return f;
+}
+
+HostFunction echo_function() {
+  HostFunction f;
+  f.name = "echo";
+  f.description = "Returns its argument.";
+  f.parameters = R"({"type":"object","properties":{"value":{}},"required":["value"]})";
+  f.callback = [](const HostCall& call) -> Result<std::string> { return json::parse(call.args_json)["value"].dump(); };
+  return f;
+}
+
+SessionConfig with(std::vector<HostFunction> functions) {
+  SessionConfig c;
+  c.functions = std::move(functions);
+  return c;
+}
+
+/// Runs `code` as a cell and returns stdout, failing the test on anything but ok.
+std::string out(Session& s, const std::string& code) {
+  auto r = s.exec(code);
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message());
+  if (!r) return {};
+  EXPECT_EQ(r->exit_reason, ExitReason::kOk) << r->stderr_text;
+  return r->stdout_text;
+}
+
+/// Runs `code` and returns "Type: message" of the exception it raised.
+std::string raised(Session& s, const std::string& code) {
+  auto r = s.exec(code);
+  EXPECT_TRUE(r.has_value());
+  if (!r || !r->error) return "no exception";
+  return r->error->type + ": " + r->error->message;
+}
+
+TEST(HostFunctions, CallReturnsResult) {
+  Session s = new_session(with({add_function()}));
+  EXPECT_EQ(out(s, "import pycell_host\nprint(pycell_host.add(2, 3), pycell_host.add(a=40, b=2))"), "5 42\n");
+}
+
+TEST(HostFunctions, SignatureAndDocstringComeFromSchema) {
+  Session s = new_session(with({add_function()}));
+  EXPECT_EQ(out(s, "import inspect, pycell_host\nprint(inspect.signature(pycell_host.add))"),
+            "(a: int, b: int, note: str = None)\n");
+  EXPECT_EQ(out(s, "print(pycell_host.add.__doc__)"),
+            "Adds two integers.\n\nArgs:\n    a (int): first\n    b (int):\n    note (str):\n");
+  EXPECT_EQ(out(s, "from pycell_host import add\nprint(add.__name__, add.__module__)"), "add pycell_host\n");
+}
+
+TEST(HostFunctions, JsonValuesRoundTrip) {
+  Session s = new_session(with({echo_function()}));
+  EXPECT_EQ(out(s, "import pycell_host\nprint(pycell_host.echo({'a': [1, 2.5, None, True, 'é']}))"),
+            "{'a': [1, 2.5, None, True, 'é']}\n");
+}
+
+TEST(HostFunctions, WrongArgumentsAreTypeErrors) {
+  Session s = new_session(with({add_function()}));
+  EXPECT_EQ(raised(s, "import pycell_host\npycell_host.add(1)"), "TypeError: missing a required argument: 'b'");
+  EXPECT_EQ(raised(s, "pycell_host.add(1, 2, c=3)"), "TypeError: got an unexpected keyword argument 'c'");
+  EXPECT_EQ(raised(s, "pycell_host.add('1', 2)"), "TypeError: add() argument 'a' must be int, not str");
+  // Past the Python wrapper, the host checks the schema itself.
+  EXPECT_EQ(raised(s, "pycell_host.call('add', {'a': 'x', 'b': 2})"),
+            "TypeError: add(): \"a\" must be of type integer, not string");
+  EXPECT_EQ(raised(s, "pycell_host.call('add', {'a': 1})"), "TypeError: add(): missing required argument \"b\"");
+}
+
+TEST(HostFunctions, UngrantedFunctionIsRefused) {
+  Session s = new_session(with({add_function()}));
+  EXPECT_EQ(raised(s, "import pycell_host\npycell_host.delete_everything()"),
+            "AttributeError: the host did not grant a function named 'delete_everything' (granted: add)");
+  EXPECT_EQ(raised(s, "import _pycell_host, json\npycell_host.call('delete_everything', {})"),
+            "PermissionError: host function 'delete_everything' is not granted");
+  // A session without functions has the module, and nothing in it.
+  Session bare = new_session();
+  EXPECT_EQ(raised(bare, "import pycell_host\npycell_host.add(1, 2)"),
+            "AttributeError: the host did not grant a function named 'add' (granted: none)");
+}
+
+TEST(HostFunctions, HostErrorsAreSanitized) {
+  HostFunction f;
+  f.name = "fail";
+  f.callback = [](const HostCall&) -> Result<std::string> {
+    return Error(ErrorCode::kIo, "open(\"/srv/secret/config.yaml\") failed:\n  at /usr/lib/x.so");
+  };
+  HostFunction thrower;
+  thrower.name = "throws";
+  thrower.callback = [](const HostCall&) -> Result<std::string> { throw std::runtime_error("/home/me/leak"); };
+  Session s = new_session(with({f, thrower}));
+  EXPECT_EQ(raised(s, "import pycell_host\npycell_host.fail()"),
+            "pycell_host.HostError: open(\"<path>\") failed:   at <path>");
+  EXPECT_EQ(raised(s, "pycell_host.throws()"), "pycell_host.HostError: the host function failed");
+}
+
+TEST(HostFunctions, ArgumentAndResultSizesAreCapped) {
+  HostFunction big;
+  big.name = "big";
+  big.callback = [](const HostCall&) -> Result<std::string> { return json(std::string(5000, 'x')).dump(); };
+  SessionConfig c = with({echo_function(), big});
+  c.limits.host_call_bytes = 1000;
+  c.limits.host_result_bytes = 4000;
+  Session s = new_session(c);
+  EXPECT_EQ(raised(s, "import pycell_host\npycell_host.echo('y' * 2000)"),
+            "ValueError: arguments of echo() are 2012 bytes; the limit is 1000");
+  EXPECT_EQ(raised(s, "pycell_host.big()"), "pycell_host.HostError: the result of big() is 5002 bytes; the limit is 4000");
+  EXPECT_EQ(out(s, "print(len(pycell_host.echo('y' * 900)))"), "900\n");
+}
+
+TEST(HostFunctions, TimeInHostCountsTowardDeadline) {
+  HostFunction slow;
+  slow.name = "slow";
+  std::chrono::steady_clock::time_point seen_deadline;
+  slow.callback = [&](const HostCall& call) -> Result<std::string> {
+    seen_deadline = call.deadline;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return std::string("1");
+  };
+  SessionConfig c = with({slow});
+  c.limits.timeout_ms = 200;
+  Session s = new_session(c);
+  const auto before = std::chrono::steady_clock::now();
+  auto r = s.exec("import pycell_host\npycell_host.slow()\nprint('after')");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->exit_reason, ExitReason::kTimeout);
+  EXPECT_EQ(r->stdout_text, "");
+  EXPECT_GT(seen_deadline, before);
+  EXPECT_LT(seen_deadline, before + std::chrono::milliseconds(400));
+}
+
+TEST(HostFunctions, GlobalsAreInjectedAndProtected) {
+  SessionConfig c = with({add_function()});
+  c.functions_as_globals = true;
+  Session s = new_session(c);
+  EXPECT_EQ(out(s, "print(add(1, 2))"), "3\n");
+  const std::string protected_msg = "NameError: 'add' is protected by the host: it cannot be rebound or deleted";
+  EXPECT_EQ(raised(s, "add = 5"), protected_msg);
+  EXPECT_EQ(raised(s, "del add"), protected_msg);
+  EXPECT_EQ(raised(s, "def add(): pass"), protected_msg);
+  EXPECT_EQ(raised(s, "import json as add"), protected_msg);
+  EXPECT_EQ(raised(s, "def f():\n    global add\n    add = 1\nf()"), protected_msg);
+  EXPECT_EQ(out(s, "print(add(2, 2))"), "4\n");
+  // A dynamic rebinding is undone when the cell ends, and said so.
+  auto r = s.exec("globals()['add'] = 0");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->stderr_text, "pycell: 'add' is protected by the host; its binding was restored\n");
+  EXPECT_EQ(out(s, "print(add(3, 3))"), "6\n");
+  // Class bodies and local variables may use the name freely.
+  EXPECT_EQ(out(s, "class C:\n    add = 1\ndef g():\n    add = 2\n    return add\nprint(C.add, g())"), "1 2\n");
+}
+
+TEST(HostFunctions, UnprotectedGlobalsMayBeRebound) {
+  SessionConfig c = with({add_function()});
+  c.functions_as_globals = true;
+  c.protect_functions = false;
+  Session s = new_session(c);
+  EXPECT_EQ(out(s, "add = 5\nprint(add)"), "5\n");
+}
+
+TEST(HostFunctions, RegistrationIsValidated) {
+  auto bad = [](HostFunction f) {
+    auto s = Session::create(testing::test_engine(), with({std::move(f)}));
+    return s ? std::string("created") : s.error().message();
+  };
+  HostFunction f = add_function();
+  f.name = "_private";
+  EXPECT_EQ(bad(f), "host function \"_private\": the name must be a Python identifier not starting with '_'");
+  f = add_function();
+  f.name = "class";
+  EXPECT_EQ(bad(f), "host function \"class\": the name must be a Python identifier not starting with '_'");
+  f = add_function();
+  f.parameters = "{";
+  EXPECT_EQ(bad(f), "host function \"add\": parameters are not valid JSON");
+  f = add_function();
+  f.parameters = R"({"type":"object","properties":{"a":{"type":"bigint"}}})";
+  EXPECT_EQ(bad(f), "host function \"add\": property \"a\": unknown type \"bigint\"");
+  f = add_function();
+  f.callback = nullptr;
+  EXPECT_EQ(bad(f), "host function \"add\" has no callback");
+  EXPECT_EQ(bad(add_function()), "created");
+}
+
+TEST(HostFunctions, SanitizeRemovesPathsAndControls) {
+  EXPECT_EQ(HostFunctions::sanitize("no such file /etc/passwd\n"), "no such file <path> ");
+  EXPECT_EQ(HostFunctions::sanitize("ratio 1/2 is fine"), "ratio 1/2 is fine");
+  EXPECT_EQ(HostFunctions::sanitize(std::string(1000, 'a')).size(), 403u);
+}
+
+}  // namespace
+}  // namespace pycell
