@@ -177,6 +177,30 @@ TEST(HostFs, SymlinksAreFollowedOnlyInsideTheMount) {
   EXPECT_EQ(get(t.path / "in" / "d" / "ok"), "inside");
 }
 
+// open(O_CREAT) through a dangling symlink would create its target. One that
+// points outside is refused like any escape; for one that points inside, a
+// new file is created by rename, which replaces the link.
+TEST(HostFs, CreatingThroughADanglingSymlinkNeverCreatesItsTarget) {
+  TempDir t;
+  fs::create_directory(t.path / "in");
+  fs::create_directory(t.path / "out");
+  fs::create_symlink("../out/created", t.path / "in" / "dangling_out");
+  fs::create_symlink("nowhere/created", t.path / "in" / "dangling_in");
+  auto in = mount(t.path / "in", true);
+  EXPECT_EQ(in->lookup("dangling_out").err, Errno::kNotcapable);
+  EXPECT_EQ(in->lookup("dangling_in").err, Errno::kNoent);
+  auto created = in->create("dangling_in", Kind::kFile);
+  ASSERT_TRUE(created);
+  auto w = created.value->open(true, false);
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(w.value->pwrite(0, bytes("data")));
+  EXPECT_EQ(w.value->close(), Errno::kSuccess);
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(t.path / "in" / "dangling_in")));
+  EXPECT_EQ(get(t.path / "in" / "dangling_in"), "data");
+  EXPECT_FALSE(fs::exists(t.path / "in" / "nowhere"));
+  EXPECT_TRUE(fs::is_empty(t.path / "out"));
+}
+
 TEST(HostFs, FifosSocketsAndDevicesAreNotExposed) {
   TempDir t;
   ASSERT_EQ(mkfifo((t.path / "fifo").c_str(), 0600), 0);
