@@ -54,4 +54,15 @@ class CMakeBuild(build_ext):
         shutil.copyfile(Path(guest) / "stdlib.tar", target.parent / "pycell-stdlib.tar")
 
 
-setup(ext_modules=[Extension("pycell._pycell", sources=[])], cmdclass={"build_ext": CMakeBuild})
+def setuptools_options():
+    """With PYCELL_BUILD_DIR, setuptools' own scratch goes there too, not beside setup.py,
+    so installs from two build directories do not share one."""
+    if not os.environ.get("PYCELL_BUILD_DIR"):
+        return {}
+    base = Path(os.environ["PYCELL_BUILD_DIR"]).resolve() / "setuptools"
+    base.mkdir(parents=True, exist_ok=True)
+    return {"build": {"build_base": str(base)}, "egg_info": {"egg_base": str(base)}}
+
+
+setup(ext_modules=[Extension("pycell._pycell", sources=[])], cmdclass={"build_ext": CMakeBuild},
+      options=setuptools_options())

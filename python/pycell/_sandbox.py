@@ -26,22 +26,26 @@ def _settings_json(settings: Mapping[str, Any]) -> str:
     return json.dumps(dict(settings), default=default)
 
 
-def settings_keywords() -> list:
-    """Every keyword accepted as a session setting (limits, mounts, env, network, determinism)."""
-    return list(_pycell.config_keywords())
+def settings_keywords() -> Dict[str, str]:
+    """Every session setting with a line of help, from the policy schema the CLI and servers share.
+    A dotted name ("http.allow_hosts") is a key of that group's dict keyword (http={...})."""
+    return dict(_pycell.config_keywords())
 
 
 class Sandbox:
     """Holds a pycell Engine (the compiled guest and the stdlib image, shared and
     thread-safe) and the default settings of the sessions it creates.
 
-    Settings are keyword arguments named like the fields of pycell::Limits and
-    the capabilities (settings_keywords() lists them): memory_mb, memory_bytes,
-    timeout_ms, fuel, grace_ms, output_bytes, tmp_bytes, ...;
-    env={"NAME": "value"}; mounts=[("/host/dir", "/data", "ro"|"rw")];
-    allow_hosts=["api.example.com"] (host-mediated HTTP); deterministic=True,
-    seed=...; functions_as_globals, protect_functions. An unknown keyword
-    raises TypeError.
+    Settings are keyword arguments from the policy schema that the CLI and
+    the servers share (settings_keywords() lists them with their help):
+    every field of pycell::Limits by name (timeout_ms, fuel, memory_bytes,
+    grace_ms, output_bytes, tmp_bytes, ...) plus memory_mb;
+    env={"NAME": "value"}; mounts=[("/host/dir", "/data", "ro"|"rw"|"pkg")]
+    (or dicts with host_path, guest_path, access, package_path);
+    allow_hosts=["api.example.com"] or http={...} for host-mediated HTTP;
+    determinism={"enabled": True, "seed": 7}; functions_as_globals,
+    protect_functions. An unknown keyword raises TypeError, a bad value
+    InvalidArgumentError (a ValueError).
 
     functions / tools: host functions the guest may call as
     pycell_host.<name>(...) (and as globals with functions_as_globals=True): a
@@ -68,12 +72,15 @@ class Sandbox:
                 **settings: Any) -> "Session":
         """A new session: this sandbox's settings and functions, plus (overriding) the ones given here.
         From `snapshot` if given (its variables, imports and /tmp), else fresh."""
+        specs = {**self._functions, **_tools.host_functions(functions), **_tools.host_functions(tools)}
+        return self._open(specs, settings, snapshot)
+
+    def _open(self, specs: Dict[str, _tools.Spec], settings: Mapping[str, Any],
+              snapshot: Optional[Snapshot] = None) -> "Session":
         if self._engine is None:
             raise ValueError("the sandbox is closed")
-        specs = {**self._functions, **_tools.host_functions(functions), **_tools.host_functions(tools)}
         config = _settings_json({**self._settings, **settings})
-        core = _pycell.create_session(self._engine, config, list(specs.values()), snapshot)
-        return Session(core)
+        return Session(_pycell.create_session(self._engine, config, list(specs.values()), snapshot))
 
     def run(self, code: str, **exec_options: Any) -> ExecResult:
         """Runs code in a fresh session that is discarded afterwards (see Session.exec for the options)."""

@@ -45,20 +45,26 @@ def _schema_for(annotation: Any) -> Dict[str, Any]:
     return {}
 
 
-def _param_docs(doc: str) -> Dict[str, str]:
-    """Parameter descriptions from a Google-style "Args:" section."""
-    out: Dict[str, str] = {}
-    m = re.search(r"^\s*(Args|Arguments|Parameters):\s*$(.*?)(^\s*\w+:\s*$|\Z)", doc, re.M | re.S)
+_ARGS_SECTION = re.compile(r"^[ \t]*(Args|Arguments|Parameters):[ \t]*\n((?:[ \t]+\S.*\n?|[ \t]*\n)*)", re.M)
+
+
+def docs(fn: Callable) -> Tuple[str, Dict[str, str]]:
+    """The docstring without its Google-style "Args:" section, and the parameter
+    descriptions found there (the guest rebuilds that section from the schema)."""
+    doc = inspect.getdoc(fn) or ""
+    params: Dict[str, str] = {}
+    m = _ARGS_SECTION.search(doc)
     if not m:
-        return out
+        return doc, params
     for line in m.group(2).splitlines():
         p = re.match(r"^\s*(\w+)\s*(\([^)]*\))?\s*:\s*(.+)$", line)
         if p:
-            out[p.group(1)] = p.group(3).strip()
-    return out
+            params[p.group(1)] = p.group(3).strip()
+    return (doc[:m.start()] + doc[m.end():]).strip(), params
 
 
-def _encode_result(name: str, value: Any) -> str:
+def encode_result(name: str, value: Any) -> str:
+    """A host function's result as JSON; TypeError naming the function if it is not JSON."""
     try:
         return json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
@@ -71,8 +77,7 @@ def _from_callable(name: str, fn: Callable) -> Spec:
         hints = typing.get_type_hints(fn)
     except Exception:  # unresolvable string annotations: fall back to untyped parameters
         hints = {}
-    description = inspect.getdoc(fn) or ""
-    docs = _param_docs(description)
+    description, param_docs = docs(fn)
     properties: Dict[str, Any] = {}
     required: List[str] = []
     positional_only: List[str] = []
@@ -86,8 +91,8 @@ def _from_callable(name: str, fn: Callable) -> Spec:
         if p.kind is p.POSITIONAL_ONLY:
             positional_only.append(p.name)
         schema = _schema_for(hints.get(p.name, p.annotation))
-        if p.name in docs:
-            schema["description"] = docs[p.name]
+        if p.name in param_docs:
+            schema["description"] = param_docs[p.name]
         if p.default is p.empty:
             required.append(p.name)
         else:
@@ -103,7 +108,7 @@ def _from_callable(name: str, fn: Callable) -> Spec:
     def invoke(args_json: str) -> str:
         kwargs = json.loads(args_json)
         args = [kwargs.pop(n) for n in positional_only if n in kwargs]
-        return _encode_result(name, fn(*args, **kwargs))
+        return encode_result(name, fn(*args, **kwargs))
 
     return name, description, json.dumps(parameters), invoke
 
@@ -126,7 +131,7 @@ def _from_tool(name: str, tool: Any) -> Spec:
                   "additionalProperties": False}
 
     def invoke(args_json: str) -> str:
-        return _encode_result(name, tool(**json.loads(args_json)))
+        return encode_result(name, tool(**json.loads(args_json)))
 
     return name, str(getattr(tool, "description", "") or ""), json.dumps(parameters), invoke
 

@@ -1,17 +1,19 @@
-// Session settings from the Python keyword arguments: one table, one row per keyword.
-//
-// TODO(policy): when src/frontends/common/policy.h (the schema shared by the
-// CLI, MCP and HTTP front ends) lands, replace this table with its
-// apply_json(SessionConfig&, json) so the Python keywords cannot drift from
-// the other front ends.
+// Session settings from Python keyword arguments, derived from the one policy
+// schema that the CLI and the servers use too (common/policy.h):
+//   * each field "limits.X" is the keyword X        (timeout_ms=2000, fuel=10**6)
+//   * each other top-level key K is the keyword K   (env={...}, mounts=[...],
+//     http={...}, determinism={...}, functions_as_globals=True)
+//   * two conveniences: memory_mb (limits.memory_bytes in MiB) and allow_hosts
+//     (http.allow_hosts), and mounts may be (host, guest[, "ro"|"rw"|"pkg"]) tuples.
+// A field added to the schema is a keyword here without a change in this file.
 #include "config.h"
 
-#include <cstdint>
-#include <functional>
-#include <utility>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <pybind11/pybind11.h>
+
+#include "common/policy.h"
 
 namespace py = pybind11;
 using nlohmann::json;
@@ -19,172 +21,112 @@ using nlohmann::json;
 namespace pycell_py {
 namespace {
 
-// pybind11 code: a bad keyword is a Python exception, thrown from here.
-[[noreturn]] void type_error(const std::string& key, const char* expected) {
-  throw py::type_error("keyword '" + key + "' must be " + expected);
-}
+constexpr std::string_view kLimitsPrefix = "limits.";
 
-uint64_t as_uint(const std::string& key, const json& v) {
-  if (!v.is_number_unsigned()) type_error(key, "a non-negative int");
-  return v.get<uint64_t>();
-}
-
-bool as_bool(const std::string& key, const json& v) {
-  if (!v.is_boolean()) type_error(key, "a bool");
-  return v.get<bool>();
-}
-
-std::string as_string(const std::string& key, const json& v) {
-  if (!v.is_string()) type_error(key, "a str");
-  return v.get<std::string>();
-}
-
-std::vector<std::string> as_strings(const std::string& key, const json& v) {
-  if (!v.is_array()) type_error(key, "a list of str");
-  std::vector<std::string> out;
-  for (const auto& e : v) out.push_back(as_string(key, e));
-  return out;
-}
-
-// env={"NAME": "value"} (or a list of "NAME=value").
-std::vector<std::string> parse_env(const json& v) {
-  if (v.is_array()) return as_strings("env", v);
-  if (!v.is_object()) type_error("env", "a dict of str to str");
-  std::vector<std::string> out;
-  for (const auto& [name, value] : v.items()) {
-    if (name.empty() || name.find('=') != std::string::npos) {
-      throw py::value_error("env: bad variable name '" + name + "'");
-    }
-    out.push_back(name + "=" + as_string("env", value));
+bool is_limit(const std::string& keyword) {
+  for (const auto& f : pycell::policy::fields()) {
+    if (f.key.starts_with(kLimitsPrefix) && f.key.substr(kLimitsPrefix.size()) == keyword) return true;
   }
-  return out;
+  return false;
 }
 
-pycell::Mount::Access parse_access(const json& v) {
-  const std::string a = as_string("mounts", v);
-  if (a == "ro") return pycell::Mount::Access::kReadOnly;
-  if (a == "rw") return pycell::Mount::Access::kReadWrite;
-  throw py::value_error("mounts: access must be \"ro\" or \"rw\", not \"" + a + "\"");
+// Top-level JSON keys of the schema other than "limits" (env, mounts, http, ...).
+std::set<std::string> top_level_keys() {
+  std::set<std::string> keys;
+  for (const auto& f : pycell::policy::fields()) {
+    if (f.key.empty()) continue;  // CLI-only
+    const std::string top(f.key.substr(0, f.key.find('.')));
+    if (top != "limits") keys.insert(top);
+  }
+  return keys;
 }
 
-// mounts=[("/host", "/data", "ro"), {"host": ..., "guest": ..., "access": "rw", "package_path": False}]
-std::vector<pycell::Mount> parse_mounts(const json& v) {
-  constexpr const char* kShape = "a list of (host_path, guest_path[, \"ro\"|\"rw\"]) tuples or dicts";
-  if (!v.is_array()) type_error("mounts", kShape);
-  std::vector<pycell::Mount> out;
-  for (const auto& m : v) {
-    pycell::Mount mount;
-    if (m.is_array() && (m.size() == 2 || m.size() == 3)) {
-      mount.host_path = as_string("mounts", m[0]);
-      mount.guest_path = as_string("mounts", m[1]);
-      if (m.size() == 3) mount.access = parse_access(m[2]);
-    } else if (m.is_object()) {
-      for (const auto& [k, e] : m.items()) {
-        if (k == "host") mount.host_path = as_string("mounts", e);
-        else if (k == "guest") mount.guest_path = as_string("mounts", e);
-        else if (k == "access") mount.access = parse_access(e);
-        else if (k == "package_path") mount.package_path = as_bool("mounts", e);
-        else throw py::type_error("mounts: unknown field '" + k + "' (host, guest, access, package_path)");
-      }
-    } else {
-      type_error("mounts", kShape);
+[[noreturn]] void invalid(const std::string& message) {
+  py::object exc = py::module_::import("pycell.errors").attr("InvalidArgumentError")(message);
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+  throw py::error_already_set();
+}
+
+// (host, guest[, access]) -> {"host_path", "guest_path", "access", "package_path"}; dicts pass through.
+json mounts_json(const json& mounts) {
+  if (!mounts.is_array()) return mounts;  // apply_json names the error
+  json out = json::array();
+  for (const auto& m : mounts) {
+    if (!m.is_array()) {
+      out.push_back(m);
+      continue;
+    }
+    if (m.size() < 2 || m.size() > 3) invalid("mounts: a tuple is (host_path, guest_path[, \"ro\"|\"rw\"|\"pkg\"])");
+    json mount = {{"host_path", m[0]}, {"guest_path", m[1]}};
+    if (m.size() == 3 && m[2] == "pkg") {
+      mount["access"] = "ro";
+      mount["package_path"] = true;
+    } else if (m.size() == 3) {
+      mount["access"] = m[2];
     }
     out.push_back(std::move(mount));
   }
   return out;
 }
 
-std::vector<pycell::HttpPolicy::SecretHeader> parse_secret_headers(const json& v) {
-  constexpr const char* kShape = "a list of {\"host\", \"name\", \"value\"} dicts";
-  if (!v.is_array()) type_error("secret_headers", kShape);
-  std::vector<pycell::HttpPolicy::SecretHeader> out;
-  for (const auto& h : v) {
-    if (!h.is_object() || h.size() != 3 || !h.contains("host") || !h.contains("name") || !h.contains("value")) {
-      type_error("secret_headers", kShape);
-    }
-    out.push_back({as_string("secret_headers", h["host"]), as_string("secret_headers", h["name"]),
-                   as_string("secret_headers", h["value"])});
-  }
-  return out;
-}
-
-// Any HTTP keyword grants host-mediated HTTP; without one the guest has no network.
-pycell::HttpPolicy& http(pycell::SessionConfig& c) {
-  if (!c.http) c.http.emplace();
-  return *c.http;
-}
-
-using Apply = std::function<void(pycell::SessionConfig&, const std::string& key, const json& value)>;
-struct Keyword {
-  const char* name;
-  Apply apply;
-};
-
-template <class T>
-Keyword limit(const char* name, T pycell::Limits::*field) {
-  return {name, [field](pycell::SessionConfig& c, const std::string& k, const json& v) {
-            c.limits.*field = static_cast<T>(as_uint(k, v));
-          }};
-}
-
-// Names follow limits.h and capabilities.h; memory_mb is the one convenience.
-const std::vector<Keyword>& keywords() {
-  using C = pycell::SessionConfig;
-  using K = const std::string&;
-  using J = const json&;
-  static const std::vector<Keyword> table = {
-      limit("memory_bytes", &pycell::Limits::memory_bytes),
-      {"memory_mb", [](C& c, K k, J v) { c.limits.memory_bytes = as_uint(k, v) << 20; }},
-      limit("fuel", &pycell::Limits::fuel),
-      limit("timeout_ms", &pycell::Limits::timeout_ms),
-      limit("grace_ms", &pycell::Limits::grace_ms),
-      limit("output_bytes", &pycell::Limits::output_bytes),
-      limit("native_stack_bytes", &pycell::Limits::native_stack_bytes),
-      limit("tmp_bytes", &pycell::Limits::tmp_bytes),
-      limit("tmp_files", &pycell::Limits::tmp_files),
-      limit("tmp_depth", &pycell::Limits::tmp_depth),
-      limit("mount_write_bytes", &pycell::Limits::mount_write_bytes),
-      limit("host_call_bytes", &pycell::Limits::host_call_bytes),
-      limit("host_result_bytes", &pycell::Limits::host_result_bytes),
-      {"env", [](C& c, K, J v) { c.env = parse_env(v); }},
-      {"mounts", [](C& c, K, J v) { c.mounts = parse_mounts(v); }},
-      {"functions_as_globals", [](C& c, K k, J v) { c.functions_as_globals = as_bool(k, v); }},
-      {"protect_functions", [](C& c, K k, J v) { c.protect_functions = as_bool(k, v); }},
-      {"allow_hosts", [](C& c, K k, J v) { http(c).allow_hosts = as_strings(k, v); }},
-      {"allow_cidrs", [](C& c, K k, J v) { http(c).allow_cidrs = as_strings(k, v); }},
-      {"secret_headers", [](C& c, K, J v) { http(c).secret_headers = parse_secret_headers(v); }},
-      {"http_max_response_bytes", [](C& c, K k, J v) { http(c).max_response_bytes = as_uint(k, v); }},
-      {"http_max_request_bytes", [](C& c, K k, J v) { http(c).max_request_bytes = as_uint(k, v); }},
-      {"http_timeout_ms", [](C& c, K k, J v) { http(c).timeout_ms = as_uint(k, v); }},
-      {"http_max_redirects",
-       [](C& c, K k, J v) { http(c).max_redirects = static_cast<uint32_t>(as_uint(k, v)); }},
-      {"deterministic", [](C& c, K k, J v) { c.determinism.enabled = as_bool(k, v); }},
-      {"seed", [](C& c, K k, J v) { c.determinism.seed = as_uint(k, v); }},
-      {"start_time_ns", [](C& c, K k, J v) { c.determinism.start_time_ns = as_uint(k, v); }},
-      {"ns_per_fuel", [](C& c, K k, J v) { c.determinism.ns_per_fuel = as_uint(k, v); }},
-  };
-  return table;
+void merge_group(json& doc, const std::string& group, const std::string& keyword, const json& value) {
+  if (!value.is_object()) throw py::type_error("keyword '" + keyword + "' must be a dict");
+  for (const auto& [k, v] : value.items()) doc[group][k] = v;
 }
 
 }  // namespace
 
-void apply_config(std::string_view json_object, pycell::SessionConfig& config) {
-  const json doc = json::parse(json_object, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object()) throw py::type_error("session settings must be keyword arguments");
-  for (const auto& [key, value] : doc.items()) {
-    const Keyword* kw = nullptr;
-    for (const auto& k : keywords()) {
-      if (key == k.name) kw = &k;
+void apply_config(std::string_view kwargs_json, pycell::SessionConfig& config) {
+  const json kwargs = json::parse(kwargs_json, nullptr, /*allow_exceptions=*/false);
+  if (!kwargs.is_object()) throw py::type_error("session settings must be keyword arguments");
+  const std::set<std::string> top = top_level_keys();
+  json doc = json::object();
+  for (const auto& [key, value] : kwargs.items()) {
+    if (key == "memory_mb") {
+      if (!value.is_number_unsigned() || value.get<uint64_t>() >= (1ull << 44)) {
+        invalid("memory_mb: expected a non-negative int below 2**44");
+      }
+      doc["limits"]["memory_bytes"] = value.get<uint64_t>() << 20;
+    } else if (key == "allow_hosts") {
+      doc["http"]["allow_hosts"] = value;
+    } else if (is_limit(key)) {
+      doc["limits"][key] = value;
+    } else if (key == "http" || key == "determinism") {
+      merge_group(doc, key, key, value);
+    } else if (key == "mounts") {
+      doc["mounts"] = mounts_json(value);
+    } else if (top.contains(key)) {
+      doc[key] = value;
+    } else {
+      throw py::type_error("unexpected keyword argument '" + key + "'");
     }
-    if (!kw) throw py::type_error("unexpected keyword argument '" + key + "'");
-    kw->apply(config, key, value);
+  }
+  if (auto r = pycell::policy::apply_json(config, doc, pycell::policy::Trust::kOperator); !r) {
+    invalid(r.error().message());
   }
 }
 
-std::vector<std::string> config_keywords() {
-  std::vector<std::string> names;
-  for (const auto& k : keywords()) names.emplace_back(k.name);
-  return names;
+std::vector<std::pair<std::string, std::string>> config_keywords() {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::set<std::string> groups;
+  for (const auto& f : pycell::policy::fields()) {
+    if (f.key.empty()) continue;
+    const std::string key(f.key);
+    const std::string help = std::string(f.help) + (f.unit.empty() ? "" : " (" + std::string(f.unit) + ")") +
+                             ". Default: " + f.default_text + ".";
+    if (key.starts_with(kLimitsPrefix)) {
+      out.emplace_back(key.substr(kLimitsPrefix.size()), help);
+      if (key == "limits.memory_bytes") out.emplace_back("memory_mb", "memory_bytes in MiB.");
+    } else if (const size_t dot = key.find('.'); dot != std::string::npos) {
+      const std::string group = key.substr(0, dot);
+      if (groups.insert(group).second) out.emplace_back(group, "dict of the " + group + " fields below.");
+      out.emplace_back(key, help);
+      if (key == "http.allow_hosts") out.emplace_back("allow_hosts", "http.allow_hosts.");
+    } else {
+      out.emplace_back(key, help);
+    }
+  }
+  return out;
 }
 
 }  // namespace pycell_py

@@ -244,7 +244,8 @@ PYBIND11_MODULE(_pycell, m) {
   m.doc() = "pycell's C++ core; use the pycell package, not this module.";
 
   m.def("python_version", &pycell::Engine::python_version, "CPython version of the guest.");
-  m.def("config_keywords", &pycell_py::config_keywords, "Keyword arguments accepted as session settings.");
+  m.def("config_keywords", &pycell_py::config_keywords,
+        "(keyword, help) of every session setting; \"group.key\" names a key of a group's dict.");
   m.def(
       "check_config",
       [](const std::string& config_json) {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the pycell Python package into a venv and runs tests/python with unittest.
+# Usage: run_tests.sh WORK_DIR [GUEST_DIR] [unittest args...]
+#   WORK_DIR   holds the venv and the extension's CMake build (reused between runs)
+#   GUEST_DIR  the cached guest (default: what guest/build-guest.sh prints)
+set -euo pipefail
+work=$(mkdir -p "$1" && cd "$1" && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+[ $# -ge 2 ] && export PYCELL_GUEST_DIR=$2
+shift $(($# >= 2 ? 2 : 1))
+
+# Debian's interpreter, not whatever python3 is first on PATH; its setuptools
+# and wheel come in through --system-site-packages, since PyPI is not reachable.
+[ -x "$work/venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$work/venv"
+PYCELL_BUILD_DIR="$work/cmake" "$work/venv/bin/pip" install --no-build-isolation --no-index --no-deps \
+  --disable-pip-version-check -q "$repo/python"
+
+# From the work dir, so `import pycell` finds the installed package, not python/pycell.
+cd "$work"
+exec "$work/venv/bin/python" -m unittest discover -s "$repo/tests/python" -t "$repo/tests/python" "$@"
