@@ -1,0 +1,112 @@
+// ServerContext: engine, sessions, stateless pool, and the sandbox summary.
+#include "context.h"
+
+#include <cstdio>
+
+namespace pycell::server {
+
+std::string format_bytes(uint64_t bytes) {
+  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return std::to_string(bytes >> 30) + " GiB";
+  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= (1ull << 10) && bytes % (1ull << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+/// The summary quoted in tool descriptions. Every number comes from the
+/// config, so a model reads the limits it will actually meet.
+std::string describe(const SessionConfig& sc) {
+  const Limits& l = sc.limits;
+  std::string s = "Python " + std::string(Engine::python_version()) +
+                  " (CPython) in an isolated WebAssembly sandbox, standard library only.\n"
+                  "It can: compute; use pure-Python standard-library modules (json, re, math, datetime, "
+                  "collections, itertools, decimal, fractions, statistics, csv, textwrap, hashlib, base64, "
+                  "zlib, ...); read and write files under /tmp (its working directory, private to the "
+                  "sandbox, at most " +
+                  format_bytes(l.tmp_bytes) + " and " + std::to_string(l.tmp_files) +
+                  " files); print (stdout and stderr are returned). The value of a final expression is "
+                  "returned, as in a notebook cell.\n"
+                  "It cannot: install packages (no pip; numpy, pandas, requests and other third-party "
+                  "packages are absent); use sqlite3, ssl, ctypes, bz2 or lzma (not built); start "
+                  "threads or subprocesses; read stdin; see the host's files, environment or processes";
+  if (sc.http) {
+    s += ".\nNetwork: no sockets; HTTP(S) only through urllib.request (or pycell_http), and only to: " +
+         join(sc.http->allow_hosts, ", ");
+  } else {
+    s += "; use the network (no sockets, no HTTP)";
+  }
+  s += ".\n";
+  if (!sc.mounts.empty()) {
+    std::vector<std::string> m;
+    for (const auto& mount : sc.mounts) {
+      m.push_back(mount.guest_path + (mount.access == Mount::Access::kReadOnly ? " (read-only)" : " (read-write)"));
+    }
+    s += "Host directories visible: " + join(m, ", ") + ".\n";
+  }
+  if (!sc.functions.empty()) {
+    std::vector<std::string> f;
+    for (const auto& fn : sc.functions) f.push_back("pycell_host." + fn.name);
+    s += "Host functions callable: " + join(f, ", ") + " (see help() on each).\n";
+  }
+  if (!sc.env.empty()) {
+    std::vector<std::string> names;
+    for (const auto& kv : sc.env) names.push_back(kv.substr(0, kv.find('=')));
+    s += "Environment variables set: " + join(names, ", ") + ".\n";
+  }
+  s += "Limits per call: ";
+  s += l.timeout_ms ? std::to_string(l.timeout_ms) + " ms wall clock (then TimeoutError)" : "no wall-clock limit";
+  s += ", " + format_bytes(l.memory_bytes) + " memory (then MemoryError)";
+  if (l.fuel) s += ", " + std::to_string(l.fuel) + " fuel units of CPU (about one per bytecode)";
+  s += ", " + format_bytes(l.output_bytes) + " of stdout and of stderr each (the rest is cut).";
+  return s;
+}
+
+}  // namespace
+
+ServerContext::ServerContext(const ServerConfig& config, Engine engine, std::unique_ptr<SessionPool> pool)
+    : config_(config),
+      sessions_(std::move(engine), config.max_sessions, config.max_snapshots, config.session_idle_ms),
+      pool_(std::move(pool)),
+      summary_(describe(config.session)) {}
+
+Result<std::unique_ptr<ServerContext>> ServerContext::create(const ServerConfig& config) {
+  EngineConfig ec = config.engine;
+  auto engine = Engine::create(std::move(ec));
+  if (!engine) return engine.error();
+  PoolConfig pc;
+  pc.max_sessions = config.max_stateless_execs;
+  pc.warm = std::min<size_t>(2, config.max_stateless_execs);
+  pc.session = config.session;
+  auto pool = SessionPool::create(*engine, std::move(pc));
+  if (!pool) return pool.error();
+  return std::unique_ptr<ServerContext>(new ServerContext(config, std::move(*engine), std::move(*pool)));
+}
+
+Result<ExecResult> ServerContext::exec_stateless(std::string_view code, const ExecOptions& options,
+                                                 std::optional<SessionConfig> config) {
+  if (stateless_running_.fetch_add(1) >= config_.max_stateless_execs) {
+    stateless_running_--;
+    return Error(ErrorCode::kResourceExhausted,
+                 "busy: " + std::to_string(config_.max_stateless_execs) + " stateless runs are in progress");
+  }
+  struct Release {
+    std::atomic<size_t>& n;
+    ~Release() { n--; }
+  } release{stateless_running_};
+  if (config) return Session::run_once(sessions_.engine(), code, options, std::move(*config));
+  auto lease = pool_->acquire();
+  if (!lease) return lease.error();
+  return (*lease)->exec(code, options);
+}
+
+}  // namespace pycell::server

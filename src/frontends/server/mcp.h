@@ -1,0 +1,59 @@
+// McpServer: the Model Context Protocol (revision 2025-06-18) over any
+// transport: JSON-RPC dispatch, lifecycle and the sandbox tools.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "context.h"
+#include "result_schema.h"
+
+namespace pycell::server {
+
+/// JSON-RPC 2.0 error codes used by MCP.
+enum JsonRpcCode : int {
+  kParseError = -32700,
+  kInvalidRequest = -32600,
+  kMethodNotFound = -32601,
+  kInvalidParams = -32602,
+  kInternalError = -32603,
+};
+
+/// The newest protocol revision this server speaks.
+inline constexpr const char* kMcpProtocolVersion = "2025-06-18";
+
+/// True for the revisions this server accepts (in MCP-Protocol-Version too).
+bool supported_protocol_version(std::string_view version);
+
+/// A JSON-RPC error response.
+json jsonrpc_error(const json& id, int code, std::string_view message);
+
+/// One connected client: the stdio peer, or one Mcp-Session-Id over HTTP.
+struct McpClient {
+  /// Registry owner of the sessions it creates (closed with the client).
+  std::string owner;
+  /// Negotiated in initialize.
+  std::string protocol_version;
+  bool initialized = false;
+};
+
+/// Stateless apart from the context and the client passed in; thread-safe
+/// as long as each McpClient is used by one thread at a time.
+class McpServer {
+ public:
+  explicit McpServer(ServerContext& ctx) : ctx_(ctx) {}
+
+  /// Handles one JSON-RPC message (already parsed). Returns the response for
+  /// a request, nothing for a notification or a response.
+  std::optional<json> handle(McpClient& client, const json& message);
+
+ private:
+  json initialize(McpClient& client, const json& params);
+  json list_tools();
+  /// A tools/call result, or a JSON-RPC error object (with "code").
+  json call_tool(McpClient& client, const json& params, bool& protocol_error);
+
+  ServerContext& ctx_;
+};
+
+}  // namespace pycell::server

@@ -1,0 +1,119 @@
+// Streamable HTTP (MCP 2025-06-18, basic/transports): session ids from
+// initialize, MCP-Protocol-Version checks, 202 for notifications, 405 for
+// the optional GET stream, which this server does not offer (it never sends
+// requests or notifications of its own).
+#include "mcp_http.h"
+
+#include "http_common.h"
+
+namespace pycell::server {
+namespace {
+
+constexpr const char* kSessionHeader = "Mcp-Session-Id";
+
+void send_rpc(httplib::Response& res, int status, const json& message) { send_json(res, status, message); }
+
+}  // namespace
+
+void McpHttp::register_routes(httplib::Server& server) {
+  route_with_body(
+      server, "POST", "/mcp", ctx_.config(),
+      [this](const httplib::Request& req, httplib::Response& res, std::string& body) { post(req, res, body); });
+  server.Get("/mcp", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Allow", "POST, DELETE");
+    send_rpc(res, 405, jsonrpc_error(nullptr, kInvalidRequest, "this server offers no GET event stream"));
+  });
+  server.Delete("/mcp", [this](const httplib::Request& req, httplib::Response& res) { remove(req, res); });
+}
+
+std::shared_ptr<McpHttp::Client> McpHttp::client_for(const httplib::Request& req, httplib::Response& res) {
+  std::string id = req.get_header_value(kSessionHeader);
+  if (id.empty()) {
+    send_rpc(res, 400, jsonrpc_error(nullptr, kInvalidRequest, "missing Mcp-Session-Id header: initialize first"));
+    return nullptr;
+  }
+  std::lock_guard lock(mu_);
+  auto it = clients_.find(id);
+  if (it == clients_.end()) {
+    send_rpc(res, 404, jsonrpc_error(nullptr, kInvalidRequest, "unknown or expired Mcp-Session-Id: initialize again"));
+    return nullptr;
+  }
+  it->second->last_used_ms = now_ms();
+  return it->second;
+}
+
+void McpHttp::post(const httplib::Request& req, httplib::Response& res, const std::string& body) {
+  json message = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (message.is_discarded()) {
+    return send_rpc(res, 400, jsonrpc_error(nullptr, kParseError, "parse error: body is not valid JSON"));
+  }
+  std::string version = req.get_header_value("MCP-Protocol-Version");
+  if (!version.empty() && !supported_protocol_version(version)) {
+    return send_rpc(res, 400, jsonrpc_error(nullptr, kInvalidRequest, "unsupported MCP-Protocol-Version: " + version));
+  }
+
+  bool is_initialize = message.is_object() && message.contains("id") && message.value("method", "") == "initialize";
+  if (is_initialize) {
+    auto client = std::make_shared<Client>();
+    std::string id = random_id("mcp_");
+    client->mcp.owner = "mcp:" + id;
+    client->last_used_ms = now_ms();
+    json reply = *mcp_.handle(client->mcp, message);
+    if (reply.contains("error")) return send_rpc(res, 200, reply);
+    {
+      std::lock_guard lock(mu_);
+      if (clients_.size() >= ctx_.config().max_mcp_clients) {
+        return send_rpc(res, 429,
+                        jsonrpc_error(message["id"], kInternalError,
+                                      "too many MCP sessions (" + std::to_string(ctx_.config().max_mcp_clients) +
+                                          "); end one with DELETE /mcp or wait for idle ones to expire"));
+      }
+      clients_[id] = client;
+    }
+    res.set_header(kSessionHeader, id);
+    return send_rpc(res, 200, reply);
+  }
+
+  auto client = client_for(req, res);
+  if (!client) return;
+  auto reply = mcp_.handle(client->mcp, message);
+  client->last_used_ms = now_ms();
+  if (!reply) {
+    res.status = 202;  // a notification or a response: accepted, nothing to say
+    return;
+  }
+  // A message that is not a request at all gets 400; a request's own error is
+  // an ordinary JSON-RPC response.
+  bool malformed = reply->contains("error") && (*reply)["id"].is_null();
+  send_rpc(res, malformed ? 400 : 200, *reply);
+}
+
+void McpHttp::remove(const httplib::Request& req, httplib::Response& res) {
+  auto client = client_for(req, res);
+  if (!client) return;
+  {
+    std::lock_guard lock(mu_);
+    clients_.erase(req.get_header_value(kSessionHeader));
+  }
+  ctx_.sessions().close_owner(client->mcp.owner);
+  res.status = 204;
+}
+
+void McpHttp::expire_idle() {
+  std::vector<std::shared_ptr<Client>> gone;
+  int64_t cutoff = now_ms() - static_cast<int64_t>(ctx_.config().session_idle_ms);
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      if (it->second->last_used_ms < cutoff) {
+        gone.push_back(std::move(it->second));
+        it = clients_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& c : gone) ctx_.sessions().close_owner(c->mcp.owner);
+}
+
+}  // namespace pycell::server

@@ -1,0 +1,239 @@
+// SessionRegistry: bounded maps of sessions and snapshots, idle expiry, and
+// per-session exclusive use.
+#include "registry.h"
+
+#include <sys/random.h>
+
+#include <cstdio>
+
+namespace pycell::server {
+
+std::string random_id(std::string_view prefix) {
+  unsigned char bytes[16];
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0) {
+      // Without randomness ids would be guessable; no server should run then.
+      std::perror("pycell server: getrandom(16)");
+      std::abort();
+    }
+    got += static_cast<size_t>(n);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(prefix);
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+SessionRegistry::Use::~Use() {
+  if (!entry_) return;  // moved from
+  entry_->last_used_ms = now_ms();
+  entry_->users--;
+}
+
+SessionRegistry::SessionRegistry(Engine engine, size_t max_sessions, size_t max_snapshots, uint64_t idle_ms)
+    : engine_(std::move(engine)), max_sessions_(max_sessions), max_snapshots_(max_snapshots), idle_ms_(idle_ms) {}
+
+namespace {
+Error session_cap(size_t max) {
+  return Error(ErrorCode::kResourceExhausted, "session limit reached: " + std::to_string(max) +
+                                                  " sessions are open; close one, or wait for idle ones to expire");
+}
+}  // namespace
+
+Result<std::string> SessionRegistry::create(const std::string& owner, SessionConfig config, const Snapshot* from) {
+  {
+    std::lock_guard lock(mu_);
+    if (sessions_.size() + reserved_ >= max_sessions_) return session_cap(max_sessions_);
+    reserved_++;
+  }
+  // Creating takes about a millisecond: not under mu_.
+  auto s = from ? Session::create(engine_, *from, config) : Session::create(engine_, config);
+  if (!s) {
+    std::lock_guard lock(mu_);
+    reserved_--;
+    return s.error();
+  }
+  return insert(owner, std::make_unique<Session>(std::move(*s)), std::move(config));
+}
+
+Result<std::string> SessionRegistry::adopt(const std::string& owner, Session session, SessionConfig config) {
+  {
+    std::lock_guard lock(mu_);
+    if (sessions_.size() + reserved_ >= max_sessions_) return session_cap(max_sessions_);
+    reserved_++;
+  }
+  return insert(owner, std::make_unique<Session>(std::move(session)), std::move(config));
+}
+
+Result<std::string> SessionRegistry::insert(const std::string& owner, std::unique_ptr<Session> s,
+                                            SessionConfig config) {
+  auto e = std::make_shared<SessionEntry>();
+  e->id = random_id("ses_");
+  e->owner = owner;
+  e->config = std::move(config);
+  e->created_ms = now_ms();
+  e->last_used_ms = e->created_ms;
+  e->session = std::move(s);
+  std::lock_guard lock(mu_);
+  reserved_--;
+  sessions_[e->id] = e;
+  return e->id;
+}
+
+std::optional<SessionRegistry::Use> SessionRegistry::use(const std::string& id, const std::string& owner) {
+  std::shared_ptr<SessionEntry> e;
+  {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || it->second->owner != owner) return std::nullopt;
+    e = it->second;
+    e->users++;  // under mu_, so the reaper cannot take it from here on
+  }
+  std::unique_lock lock(e->mu);
+  if (e->closed) {
+    e->users--;
+    return std::nullopt;
+  }
+  e->last_used_ms = now_ms();
+  return Use(std::move(e), std::move(lock));
+}
+
+Result<void> SessionRegistry::reset(Use& use) {
+  SessionEntry& e = use.entry();
+  auto fresh = Session::create(engine_, e.config);
+  if (!fresh) return fresh.error();
+  auto old = std::make_unique<Session>(std::move(*fresh));
+  {
+    std::lock_guard lock(e.cancel_mu);
+    e.session.swap(old);
+  }
+  return Ok();  // `old` is destroyed here, outside cancel_mu
+}
+
+void SessionRegistry::cancel(SessionEntry& e) {
+  std::lock_guard lock(e.cancel_mu);
+  if (e.session) e.session->cancel();
+}
+
+bool SessionRegistry::close(const std::string& id, const std::string& owner) {
+  std::shared_ptr<SessionEntry> e;
+  {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || it->second->owner != owner) return false;
+    e = std::move(it->second);
+    sessions_.erase(it);
+  }
+  e->closed = true;
+  if (e->users > 0) cancel(*e);
+  return true;  // the session is destroyed when its last user lets go
+}
+
+void SessionRegistry::close_owner(const std::string& owner) {
+  std::vector<std::shared_ptr<SessionEntry>> gone;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if (it->second->owner == owner) {
+        gone.push_back(std::move(it->second));
+        it = sessions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    std::erase_if(snapshots_, [&](const auto& kv) { return kv.second.owner == owner; });
+  }
+  for (auto& e : gone) {
+    e->closed = true;
+    if (e->users > 0) cancel(*e);
+  }
+}
+
+std::vector<SessionInfo> SessionRegistry::list(const std::string& owner) const {
+  std::vector<SessionInfo> out;
+  int64_t now = now_ms();
+  std::lock_guard lock(mu_);
+  for (const auto& [id, e] : sessions_) {
+    if (e->owner != owner) continue;
+    out.push_back({id, now - e->created_ms, now - e->last_used_ms.load(), e->execs.load(), e->users.load() > 0});
+  }
+  return out;
+}
+
+size_t SessionRegistry::size() const {
+  std::lock_guard lock(mu_);
+  return sessions_.size();
+}
+
+Result<std::string> SessionRegistry::store_snapshot(const std::string& owner, Snapshot snapshot, SessionConfig config) {
+  std::string id = random_id("snap_");
+  std::lock_guard lock(mu_);
+  if (snapshots_.size() >= max_snapshots_) {
+    return Error(ErrorCode::kResourceExhausted,
+                 "snapshot limit reached: " + std::to_string(max_snapshots_) + " snapshots are stored; delete one");
+  }
+  snapshots_.emplace(id, StoredSnapshot{owner, std::move(snapshot), std::move(config)});
+  return id;
+}
+
+std::optional<StoredSnapshot> SessionRegistry::find_snapshot(const std::string& id, const std::string& owner) const {
+  std::lock_guard lock(mu_);
+  auto it = snapshots_.find(id);
+  if (it == snapshots_.end() || it->second.owner != owner) return std::nullopt;
+  return it->second;
+}
+
+bool SessionRegistry::drop_snapshot(const std::string& id, const std::string& owner) {
+  std::lock_guard lock(mu_);
+  auto it = snapshots_.find(id);
+  if (it == snapshots_.end() || it->second.owner != owner) return false;
+  snapshots_.erase(it);
+  return true;
+}
+
+size_t SessionRegistry::snapshot_count() const {
+  std::lock_guard lock(mu_);
+  return snapshots_.size();
+}
+
+size_t SessionRegistry::expire_idle() {
+  std::vector<std::shared_ptr<SessionEntry>> gone;
+  int64_t now = now_ms();
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      const auto& e = it->second;
+      if (e->users == 0 && now - e->last_used_ms >= static_cast<int64_t>(idle_ms_)) {
+        e->closed = true;
+        gone.push_back(std::move(it->second));
+        it = sessions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  return gone.size();  // destroyed here, outside mu_
+}
+
+void SessionRegistry::cancel_all() {
+  std::vector<std::shared_ptr<SessionEntry>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, e] : sessions_) all.push_back(e);
+  }
+  for (auto& e : all) {
+    if (e->users > 0) cancel(*e);
+  }
+}
+
+}  // namespace pycell::server

@@ -1,0 +1,132 @@
+// SessionRegistry: the live sessions and stored snapshots of one server,
+// bounded in number and idle time, each session used by one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pycell/engine.h"
+#include "pycell/session.h"
+#include "pycell/snapshot.h"
+
+namespace pycell::server {
+
+/// An unguessable identifier: `prefix` + 128 random bits in hex.
+std::string random_id(std::string_view prefix);
+
+/// Milliseconds on the steady clock (for idle times).
+int64_t now_ms();
+
+/// One live session. Owned by the registry; a Use keeps it alive while in use.
+struct SessionEntry {
+  std::string id;
+  /// Who may see it: "rest", or the MCP client it belongs to.
+  std::string owner;
+  SessionConfig config;
+  int64_t created_ms = 0;
+  std::atomic<int64_t> last_used_ms{0};
+  /// Requests holding or waiting for `mu`; the reaper skips busy sessions.
+  std::atomic<int> users{0};
+  std::atomic<bool> closed{false};
+  std::atomic<uint64_t> execs{0};
+  /// Held for the whole of any use of `session`.
+  std::mutex mu;
+  /// Held to replace `session` (with `mu`) and to cancel it (without `mu`).
+  std::mutex cancel_mu;
+  std::unique_ptr<Session> session;
+};
+
+/// What list() reports about a session.
+struct SessionInfo {
+  std::string id;
+  int64_t age_ms = 0;
+  int64_t idle_ms = 0;
+  uint64_t execs = 0;
+  bool busy = false;
+};
+
+/// A snapshot kept for later restores and new sessions.
+struct StoredSnapshot {
+  std::string owner;
+  Snapshot snapshot;
+  /// The configuration of the session it was taken from.
+  SessionConfig config;
+};
+
+/// Thread-safe. Errors use kResourceExhausted at a cap, so front ends can map
+/// them to 429.
+class SessionRegistry {
+ public:
+  /// Exclusive use of one session; the session cannot be reaped while held.
+  class Use {
+   public:
+    Session& operator*() { return *entry_->session; }
+    Session* operator->() { return entry_->session.get(); }
+    SessionEntry& entry() { return *entry_; }
+    Use(Use&&) noexcept = default;
+    ~Use();
+
+   private:
+    friend class SessionRegistry;
+    Use(std::shared_ptr<SessionEntry> e, std::unique_lock<std::mutex> lock)
+        : entry_(std::move(e)), lock_(std::move(lock)) {}
+    std::shared_ptr<SessionEntry> entry_;
+    std::unique_lock<std::mutex> lock_;
+  };
+
+  SessionRegistry(Engine engine, size_t max_sessions, size_t max_snapshots, uint64_t idle_ms);
+
+  /// A new session, from `from` if given. Errors: kResourceExhausted at the
+  /// cap; as Session::create.
+  Result<std::string> create(const std::string& owner, SessionConfig config, const Snapshot* from = nullptr);
+  /// Registers an existing session (a fork). Errors: kResourceExhausted.
+  Result<std::string> adopt(const std::string& owner, Session session, SessionConfig config);
+  /// Waits for exclusive use of session `id` of `owner`; nullopt if there is
+  /// none (or it is closed while waiting).
+  std::optional<Use> use(const std::string& id, const std::string& owner);
+  /// Replaces the session's state with a fresh interpreter (same config).
+  Result<void> reset(Use& use);
+  /// Closes the session, cancelling a run in progress. False if unknown.
+  bool close(const std::string& id, const std::string& owner);
+  /// Closes every session and snapshot of `owner`.
+  void close_owner(const std::string& owner);
+  std::vector<SessionInfo> list(const std::string& owner) const;
+  size_t size() const;
+  size_t max_sessions() const { return max_sessions_; }
+
+  /// Stores a snapshot; returns its id. Errors: kResourceExhausted at the cap.
+  Result<std::string> store_snapshot(const std::string& owner, Snapshot snapshot, SessionConfig config);
+  std::optional<StoredSnapshot> find_snapshot(const std::string& id, const std::string& owner) const;
+  bool drop_snapshot(const std::string& id, const std::string& owner);
+  size_t snapshot_count() const;
+
+  /// Closes sessions idle for longer than the idle time. Returns how many.
+  size_t expire_idle();
+  /// Cancels every running exec (server shutdown).
+  void cancel_all();
+
+  const Engine& engine() const { return engine_; }
+
+ private:
+  Result<std::string> insert(const std::string& owner, std::unique_ptr<Session> s, SessionConfig config);
+  static void cancel(SessionEntry& e);
+
+  Engine engine_;
+  const size_t max_sessions_;
+  const size_t max_snapshots_;
+  const uint64_t idle_ms_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<SessionEntry>> sessions_;
+  /// Slots taken by creations still in progress (they run without mu_).
+  size_t reserved_ = 0;
+  std::map<std::string, StoredSnapshot> snapshots_;
+};
+
+}  // namespace pycell::server

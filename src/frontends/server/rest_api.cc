@@ -1,0 +1,250 @@
+// REST routes: stateless exec, sessions (create, exec, snapshot, restore,
+// fork, reset, delete), files in and out of a session's /tmp, health.
+#include "rest_api.h"
+
+#include "common/policy.h"
+#include "http_common.h"
+#include "openapi_doc.h"
+
+namespace pycell::server {
+namespace {
+
+/// Owner of every session made through the REST API: any holder of the token
+/// may use any of them (MCP clients each get their own owner).
+constexpr const char* kRestOwner = "rest";
+
+/// The request body as a JSON object; an empty body is {}. On failure the
+/// 400 response is already written.
+std::optional<json> body_object(const std::string& text, httplib::Response& res) {
+  if (text.empty()) return json::object();
+  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    send_error(res, 400, "bad_request", "request body is not valid JSON");
+    return std::nullopt;
+  }
+  if (!body.is_object()) {
+    send_error(res, 400, "bad_request", "request body must be a JSON object");
+    return std::nullopt;
+  }
+  return body;
+}
+
+/// Reads "code", "mode" and "want_json" of an exec request.
+bool exec_fields(const json& body, httplib::Response& res, std::string& code, ExecOptions& options) {
+  if (!body.contains("code") || !body["code"].is_string()) {
+    send_error(res, 400, "bad_request", "'code' is required and must be a string");
+    return false;
+  }
+  code = body["code"];
+  if (body.contains("mode")) {
+    const json& m = body["mode"];
+    if (m == "cell")
+      options.mode = ExecOptions::Mode::kCell;
+    else if (m == "script")
+      options.mode = ExecOptions::Mode::kScript;
+    else {
+      send_error(res, 400, "bad_request", "'mode' must be \"cell\" or \"script\"");
+      return false;
+    }
+  }
+  if (body.contains("want_json")) {
+    if (!body["want_json"].is_boolean()) {
+      send_error(res, 400, "bad_request", "'want_json' must be a boolean");
+      return false;
+    }
+    options.want_json = body["want_json"];
+  }
+  return true;
+}
+
+/// Applies an optional "config" object (limits may only be lowered, grants
+/// are refused: policy::Trust::kClient) to `base`; false (400 written) if invalid.
+bool config_field(const json& body, httplib::Response& res, const SessionConfig& base,
+                  std::optional<SessionConfig>& out) {
+  if (!body.contains("config")) return true;
+  SessionConfig sc = base;
+  if (auto r = policy::apply_json(sc, body["config"], policy::Trust::kClient); !r) {
+    send_error(res, 400, "bad_request", "config: " + r.error().message());
+    return false;
+  }
+  out = std::move(sc);
+  return true;
+}
+
+void no_session(httplib::Response& res, const std::string& id) {
+  send_error(res, 404, "not_found", "no session '" + id + "' (closed, or expired after idling)");
+}
+
+}  // namespace
+
+void register_rest_routes(httplib::Server& server, ServerContext& ctx) {
+  using Req = httplib::Request;
+  using Res = httplib::Response;
+  SessionRegistry& reg = ctx.sessions();
+  const ServerConfig& cfg = ctx.config();
+  auto post = [&](const std::string& pattern, BodyHandler h) { route_with_body(server, "POST", pattern, cfg, h); };
+  auto put = [&](const std::string& pattern, BodyHandler h) { route_with_body(server, "PUT", pattern, cfg, h); };
+
+  server.Get("/openapi.json",
+             [](const Req&, Res& res) { res.set_content(kOpenApiJson, kOpenApiJsonSize, "application/json"); });
+
+  server.Get("/v1/health", [&](const Req&, Res& res) {
+    send_json(res, 200,
+              {{"status", ctx.stopping ? "stopping" : "ok"},
+               {"python_version", Engine::python_version()},
+               {"version", PYCELL_VERSION},
+               {"sessions", reg.size()},
+               {"max_sessions", reg.max_sessions()},
+               {"snapshots", reg.snapshot_count()},
+               {"stateless_running", ctx.stateless_running()},
+               {"max_stateless_execs", cfg.max_stateless_execs},
+               {"config", policy::to_json(cfg.session)}});
+  });
+
+  server.Get("/v1/config-schema",
+             [](const Req&, Res& res) { send_json(res, 200, policy::json_schema(policy::Trust::kClient)); });
+
+  post("/v1/exec", [&](const Req& req, Res& res, std::string& body_text) {
+    auto body = body_object(body_text, res);
+    if (!body) return;
+    std::string code;
+    ExecOptions options;
+    std::optional<SessionConfig> config;
+    if (!exec_fields(*body, res, code, options) || !config_field(*body, res, cfg.session, config)) return;
+    auto r = ctx.exec_stateless(code, options, std::move(config));
+    if (!r) return send_host_error(res, r.error(), 503, "overloaded");
+    send_json(res, 200, policy::to_json(*r));
+  });
+
+  post("/v1/sessions", [&](const Req& req, Res& res, std::string& body_text) {
+    auto body = body_object(body_text, res);
+    if (!body) return;
+    SessionConfig sc = cfg.session;
+    std::optional<StoredSnapshot> snap;
+    if (body->contains("snapshot_id")) {
+      const json& sid = (*body)["snapshot_id"];
+      if (!sid.is_string()) return send_error(res, 400, "bad_request", "'snapshot_id' must be a string");
+      snap = reg.find_snapshot(sid, kRestOwner);
+      if (!snap) return send_error(res, 404, "not_found", "no snapshot '" + sid.get<std::string>() + "'");
+      sc = snap->config;
+    }
+    std::optional<SessionConfig> client;
+    if (!config_field(*body, res, sc, client)) return;
+    if (client) sc = std::move(*client);
+    json config_out = policy::to_json(sc);
+    auto id = reg.create(kRestOwner, std::move(sc), snap ? &snap->snapshot : nullptr);
+    if (!id) return send_host_error(res, id.error());
+    send_json(res, 201, {{"session_id", *id}, {"config", config_out}});
+  });
+
+  server.Get("/v1/sessions", [&](const Req&, Res& res) {
+    json list = json::array();
+    for (const auto& s : reg.list(kRestOwner)) {
+      list.push_back(
+          {{"session_id", s.id}, {"age_ms", s.age_ms}, {"idle_ms", s.idle_ms}, {"execs", s.execs}, {"busy", s.busy}});
+    }
+    send_json(res, 200, {{"sessions", list}, {"max_sessions", reg.max_sessions()}});
+  });
+
+  post(R"(/v1/sessions/([^/]+)/exec)", [&](const Req& req, Res& res, std::string& body_text) {
+    const std::string id = req.matches[1];
+    auto body = body_object(body_text, res);
+    if (!body) return;
+    std::string code;
+    ExecOptions options;
+    if (!exec_fields(*body, res, code, options)) return;
+    auto use = reg.use(id, kRestOwner);
+    if (!use) return no_session(res, id);
+    auto r = (*use)->exec(code, options);
+    use->entry().execs++;
+    if (!r) return send_host_error(res, r.error(), 503, "overloaded");
+    json out = policy::to_json(*r);
+    out["session_id"] = id;
+    send_json(res, 200, out);
+  });
+
+  post(R"(/v1/sessions/([^/]+)/snapshot)", [&](const Req& req, Res& res, std::string& body_text) {
+    const std::string id = req.matches[1];
+    auto use = reg.use(id, kRestOwner);
+    if (!use) return no_session(res, id);
+    auto snap = (*use)->snapshot();
+    if (!snap) return send_host_error(res, snap.error(), 503, "overloaded");
+    uint64_t bytes = snap->memory_bytes();
+    auto sid = reg.store_snapshot(kRestOwner, std::move(*snap), use->entry().config);
+    if (!sid) return send_host_error(res, sid.error(), 429, "too_many_snapshots");
+    send_json(res, 201, {{"snapshot_id", *sid}, {"session_id", id}, {"memory_bytes", bytes}});
+  });
+
+  post(R"(/v1/sessions/([^/]+)/restore)", [&](const Req& req, Res& res, std::string& body_text) {
+    const std::string id = req.matches[1];
+    auto body = body_object(body_text, res);
+    if (!body) return;
+    if (!body->contains("snapshot_id") || !(*body)["snapshot_id"].is_string()) {
+      return send_error(res, 400, "bad_request", "'snapshot_id' is required and must be a string");
+    }
+    const std::string sid = (*body)["snapshot_id"];
+    auto snap = reg.find_snapshot(sid, kRestOwner);
+    if (!snap) return send_error(res, 404, "not_found", "no snapshot '" + sid + "'");
+    auto use = reg.use(id, kRestOwner);
+    if (!use) return no_session(res, id);
+    auto r = (*use)->restore(snap->snapshot);
+    if (!r) return send_host_error(res, r.error());
+    send_json(res, 200, {{"session_id", id}, {"snapshot_id", sid}});
+  });
+
+  post(R"(/v1/sessions/([^/]+)/fork)", [&](const Req& req, Res& res, std::string& body_text) {
+    const std::string id = req.matches[1];
+    auto use = reg.use(id, kRestOwner);
+    if (!use) return no_session(res, id);
+    auto child = (*use)->fork();
+    if (!child) return send_host_error(res, child.error(), 503, "overloaded");
+    SessionConfig sc = use->entry().config;
+    auto cid = reg.adopt(kRestOwner, std::move(*child), std::move(sc));
+    if (!cid) return send_host_error(res, cid.error());
+    send_json(res, 201, {{"session_id", *cid}, {"forked_from", id}});
+  });
+
+  post(R"(/v1/sessions/([^/]+)/reset)", [&](const Req& req, Res& res, std::string& body_text) {
+    const std::string id = req.matches[1];
+    auto use = reg.use(id, kRestOwner);
+    if (!use) return no_session(res, id);
+    auto r = reg.reset(*use);
+    if (!r) return send_host_error(res, r.error());
+    send_json(res, 200, {{"session_id", id}});
+  });
+
+  server.Delete(R"(/v1/sessions/([^/]+))", [&](const Req& req, Res& res) {
+    const std::string id = req.matches[1];
+    if (!reg.close(id, kRestOwner)) return no_session(res, id);
+    send_json(res, 200, {{"session_id", id}, {"closed", true}});
+  });
+
+  put(R"(/v1/sessions/([^/]+)/files/(.+))", [&](const Req& req, Res& res, std::string& body_text) {
+    const std::string id = req.matches[1];
+    const std::string path = req.matches[2];
+    auto use = reg.use(id, kRestOwner);
+    if (!use) return no_session(res, id);
+    auto r = (*use)->put_file(path, body_text);
+    if (!r) return send_host_error(res, r.error(), 413, "tmp_quota_exceeded");
+    send_json(res, 200, {{"session_id", id}, {"path", path}, {"bytes", body_text.size()}});
+  });
+
+  server.Get(R"(/v1/sessions/([^/]+)/files/(.+))", [&](const Req& req, Res& res) {
+    const std::string id = req.matches[1];
+    const std::string path = req.matches[2];
+    auto use = reg.use(id, kRestOwner);
+    if (!use) return no_session(res, id);
+    auto data = (*use)->get_file(path);
+    if (!data) return send_host_error(res, data.error());
+    res.status = 200;
+    res.set_content(std::move(*data), "application/octet-stream");
+  });
+
+  server.Delete(R"(/v1/snapshots/([^/]+))", [&](const Req& req, Res& res) {
+    const std::string sid = req.matches[1];
+    if (!reg.drop_snapshot(sid, kRestOwner)) return send_error(res, 404, "not_found", "no snapshot '" + sid + "'");
+    send_json(res, 200, {{"snapshot_id", sid}, {"deleted", true}});
+  });
+}
+
+}  // namespace pycell::server

@@ -1,0 +1,124 @@
+// MCP over streamable HTTP (`pycell serve`, /mcp) with the official SDK
+// client, plus the transport's own rules checked with raw requests.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { connectHttp, startHttp } from './server.mjs';
+import { toolSuite } from './tools.mjs';
+
+let server;
+before(async () => { server = await startHttp(); });
+after(async () => { assert.equal(await server.stop(), 0, 'clean exit on SIGTERM'); });
+
+toolSuite('http', async () => {
+  const c = await connectHttp(server.url);
+  return { client: c.client, close: async () => { await c.transport.terminateSession(); await c.close(); } };
+});
+
+const initialize = {
+  jsonrpc: '2.0', id: 1, method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+};
+
+async function post(body, headers = {}) {
+  const res = await fetch(new URL('/mcp', server.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : null };
+}
+
+async function session() {
+  const r = await post(initialize);
+  assert.equal(r.status, 200);
+  const id = r.headers.get('mcp-session-id');
+  assert.match(id, /^mcp_[0-9a-f]{32}$/);
+  return { 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' };
+}
+
+test('http: a foreign Origin is refused with 403 (DNS rebinding)', async () => {
+  const r = await post(initialize, { origin: 'http://evil.example' });
+  assert.equal(r.status, 403);
+  assert.match(r.json.error.message, /Origin 'http:\/\/evil.example' is not allowed/);
+  await assert.rejects(connectHttp(server.url, { headers: { origin: 'http://evil.example' } }), (e) => e.code === 403);
+  const local = await post(initialize, { origin: 'http://localhost:5173' });
+  assert.equal(local.status, 200);
+});
+
+test('http: a foreign Host is refused with 403', async () => {
+  // fetch() will not forge Host, so speak HTTP/1.1 by hand.
+  const net = await import('node:net');
+  const { hostname, port } = new URL(server.url);
+  const reply = await new Promise((resolve, reject) => {
+    const sock = net.connect(Number(port), hostname, () => {
+      sock.write('GET /v1/health HTTP/1.1\r\nHost: rebound.example:80\r\nConnection: close\r\n\r\n');
+    });
+    let data = '';
+    sock.on('data', (d) => { data += d; });
+    sock.on('end', () => resolve(data));
+    sock.on('error', reject);
+  });
+  assert.match(reply, /^HTTP\/1\.1 403/);
+  assert.match(reply, /forbidden_host/);
+});
+
+test('http: session ids, protocol version and methods follow the transport spec', async () => {
+  const noSession = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+  assert.equal(noSession.status, 400);
+  const unknown = await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': 'mcp_nope' });
+  assert.equal(unknown.status, 404);
+
+  const h = await session();
+  const notified = await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, h);
+  assert.equal(notified.status, 202);
+  assert.equal(notified.json, null);
+  const list = await post({ jsonrpc: '2.0', id: 3, method: 'tools/list' }, h);
+  assert.equal(list.status, 200);
+  assert.equal(list.headers.get('content-type'), 'application/json');
+  assert.equal(list.json.result.tools.length, 5);
+
+  const badVersion = await post({ jsonrpc: '2.0', id: 4, method: 'ping' }, { ...h, 'mcp-protocol-version': '1900-01-01' });
+  assert.equal(badVersion.status, 400);
+  const parse = await post('{oops', h);
+  assert.equal(parse.status, 400);
+  assert.equal(parse.json.error.code, -32700);
+  const batch = await post([{ jsonrpc: '2.0', id: 5, method: 'ping' }], h);
+  assert.equal(batch.status, 400);
+  assert.equal(batch.json.error.code, -32600);
+  const missing = await post({ jsonrpc: '2.0', id: 6, method: 'no/such' }, h);
+  assert.equal(missing.status, 200);
+  assert.equal(missing.json.error.code, -32601);
+
+  const get = await fetch(new URL('/mcp', server.url), { headers: { accept: 'text/event-stream', ...h } });
+  assert.equal(get.status, 405);
+
+  const del = await fetch(new URL('/mcp', server.url), { method: 'DELETE', headers: h });
+  assert.equal(del.status, 204);
+  const gone = await post({ jsonrpc: '2.0', id: 7, method: 'ping' }, h);
+  assert.equal(gone.status, 404);
+});
+
+test('http: ending an MCP session closes its sandbox sessions', async () => {
+  const h = await session();
+  const call = async (id, name, args) => (await post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }, h)).json.result;
+  const created = await call(2, 'create_session', {});
+  const sid = created.structuredContent.session_id;
+  const runIn = async (headers) => (await post({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'run_python', arguments: { code: '1', session_id: sid } } }, headers)).json.result;
+  assert.equal((await runIn(h)).isError, false);
+  // Another client cannot use it: sessions belong to the MCP session that made them.
+  const h2 = await session();
+  const foreign = await runIn(h2);
+  assert.equal(foreign.isError, true);
+  assert.match(foreign.content[0].text, /No session/);
+  const before = (await (await fetch(new URL('/v1/health', server.url))).json()).sessions;
+  assert.equal((await fetch(new URL('/mcp', server.url), { method: 'DELETE', headers: h })).status, 204);
+  const afterDelete = (await (await fetch(new URL('/v1/health', server.url))).json()).sessions;
+  assert.equal(afterDelete, before - 1);
+});
+
+test('http: a body over the cap is refused with 413 before it is read', async () => {
+  const h = await session();
+  const r = await post({ jsonrpc: '2.0', id: 2, method: 'ping', params: { pad: 'x'.repeat(9 << 20) } }, h);
+  assert.equal(r.status, 413);
+});

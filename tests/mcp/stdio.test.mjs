@@ -1,0 +1,53 @@
+// MCP over stdio (`pycell mcp`) with the official SDK client, plus raw
+// JSON-RPC lines the SDK would never send.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { connectStdio, mcpArgs } from './server.mjs';
+import { toolSuite } from './tools.mjs';
+
+toolSuite('stdio', () => connectStdio());
+
+/** Sends raw lines to a fresh stdio server; resolves with the parsed replies. */
+function rawExchange(lines, expected) {
+  const child = spawn(process.env.PYCELL_SERVER, mcpArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const replies = [];
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      replies.push(JSON.parse(line));  // every stdout line must be JSON-RPC
+      if (replies.length === expected) child.stdin.end();
+    });
+    child.on('exit', (code) => (code === 0 ? resolve(replies) : reject(new Error(`exit ${code}`))));
+    for (const l of lines) child.stdin.write(l + '\n');
+  });
+}
+
+test('stdio: malformed messages get JSON-RPC errors and the server keeps serving', async () => {
+  const replies = await rawExchange([
+    '{not json',
+    '[{"jsonrpc":"2.0","id":1,"method":"ping"}]',
+    '{"jsonrpc":"2.0","id":2,"method":"tools/list"}',
+    '{"jsonrpc":"2.0","id":3,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}',
+    '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+    '{"jsonrpc":"2.0","id":4,"method":"no/such/method"}',
+    '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"run_python"}}',
+    '{"jsonrpc":"2.0","id":6,"method":"ping"}',
+  ], 7);
+  assert.equal(replies[0].error.code, -32700);
+  assert.equal(replies[0].id, null);
+  assert.equal(replies[1].error.code, -32600);  // batches were removed in 2025-06-18
+  assert.equal(replies[2].error.code, -32600);  // before initialize
+  assert.equal(replies[3].result.protocolVersion, '2025-06-18');
+  assert.equal(replies[4].error.code, -32601);
+  assert.equal(replies[5].error.code, -32602);
+  assert.deepEqual(replies[6], { jsonrpc: '2.0', id: 6, result: {} });
+});
+
+test('stdio: an unknown protocol version is answered with the server\'s own', async () => {
+  const [reply] = await rawExchange([
+    '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"1999-01-01","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}',
+  ], 1);
+  assert.equal(reply.result.protocolVersion, '2025-06-18');
+  assert.equal(reply.result.serverInfo.name, 'pycell');
+});

@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""REST API tests: every endpoint and every error status, asserting bodies.
+
+Usage: rest_test.py --openapi docs/openapi.json -- SERVER_COMMAND...
+where SERVER_COMMAND starts the HTTP server (e.g. `pycell serve`); the tests
+add --port 0 and their own limits.
+"""
+import http.client
+import json
+import os
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server_proc import Server  # noqa: E402
+
+SERVER_ARGV = []
+OPENAPI_PATH = ""
+TOKEN = "s3cret-token-for-tests"
+MAX_SESSIONS = 3
+MAX_BODY = 65536
+TIMEOUT_MS = 3000
+
+
+def error_of(body):
+    """The (code, message) of a REST error body, asserting its shape."""
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message"}, body
+    return body["error"]["code"], body["error"]["message"]
+
+
+class Rest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(SERVER_ARGV, extra=["--max-sessions", str(MAX_SESSIONS), "--max-body-bytes", str(MAX_BODY),
+                                             "--timeout-ms", str(TIMEOUT_MS)], token=TOKEN)
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.srv.stop() == 0, "clean exit on SIGTERM"
+
+    def req(self, *args, **kwargs):
+        return self.srv.request(*args, **kwargs)
+
+    def new_session(self, body=None):
+        status, _, b = self.req("POST", "/v1/sessions", body if body is not None else {})
+        self.assertEqual(status, 201, b)
+        self.addCleanup(self.req, "DELETE", "/v1/sessions/" + b["session_id"])
+        return b["session_id"]
+
+    def exec_in(self, sid, code, **extra):
+        status, _, b = self.req("POST", f"/v1/sessions/{sid}/exec", {"code": code, **extra})
+        self.assertEqual(status, 200, b)
+        return b
+
+    # --- health, documents -------------------------------------------------
+    def test_health_needs_no_token(self):
+        status, r, b = self.req("GET", "/v1/health", token=False)
+        self.assertEqual(status, 200)
+        self.assertEqual(r.getheader("Content-Type"), "application/json")
+        self.assertEqual(b["status"], "ok")
+        self.assertTrue(b["python_version"].startswith("3.13"))
+        self.assertEqual(b["max_sessions"], MAX_SESSIONS)
+        self.assertEqual(b["config"]["limits"]["timeout_ms"], TIMEOUT_MS)
+        self.assertIsNone(b["config"]["http"])  # no network granted
+
+    def test_openapi_is_the_document_in_docs(self):
+        status, r, data = self.req("GET", "/openapi.json", raw=True)
+        self.assertEqual(status, 200)
+        with open(OPENAPI_PATH, "rb") as f:
+            self.assertEqual(data, f.read())
+        doc = json.loads(data)
+        self.assertTrue(doc["openapi"].startswith("3."))
+        for path in ["/v1/health", "/v1/exec", "/v1/sessions", "/v1/sessions/{id}/exec", "/v1/sessions/{id}/snapshot",
+                     "/v1/sessions/{id}/restore", "/v1/sessions/{id}/fork", "/v1/sessions/{id}/reset",
+                     "/v1/sessions/{id}", "/v1/sessions/{id}/files/{path}", "/v1/snapshots/{id}", "/v1/config-schema",
+                     "/openapi.json", "/mcp"]:
+            self.assertIn(path, doc["paths"])
+
+    def test_config_schema_lists_limits_but_no_grants(self):
+        status, _, b = self.req("GET", "/v1/config-schema")
+        self.assertEqual(status, 200)
+        self.assertIn("timeout_ms", b["properties"]["limits"]["properties"])
+        self.assertNotIn("mounts", b["properties"])  # grants are the operator's
+
+    # --- stateless exec ----------------------------------------------------
+    def test_exec_returns_every_result_field(self):
+        status, _, b = self.req("POST", "/v1/exec", {"code": "print('hi')\n6 * 7"})
+        self.assertEqual(status, 200, b)
+        self.assertEqual(b["stdout"], "hi\n")
+        self.assertEqual(b["value_repr"], "42")
+        self.assertEqual(b["exit_reason"], "ok")
+        self.assertEqual(b["exit_code"], 0)
+        self.assertIsNone(b["error"])
+        for key in ["stderr", "stdout_truncated", "stderr_truncated", "value_json", "trap", "wall_time_ms",
+                    "fuel_used", "rolled_back", "peak_memory"]:
+            self.assertIn(key, b)
+
+    def test_exec_exception_is_a_result(self):
+        status, _, b = self.req("POST", "/v1/exec", {"code": "import json\njson.loads('{')"})
+        self.assertEqual(status, 200)
+        self.assertEqual(b["exit_reason"], "exception")
+        self.assertEqual(b["error"]["type"], "json.decoder.JSONDecodeError")
+        self.assertIn("Traceback", b["stderr"])
+
+    def test_exec_options(self):
+        _, _, b = self.req("POST", "/v1/exec", {"code": "{'a': [1, 2]}", "want_json": True})
+        self.assertEqual(b["value_json"], {"a": [1, 2]})
+        _, _, b = self.req("POST", "/v1/exec", {"code": "1 + 1", "mode": "script"})
+        self.assertIsNone(b["value_repr"])  # a script reports no value
+
+    def test_exec_is_stateless(self):
+        self.req("POST", "/v1/exec", {"code": "leak = 1"})
+        _, _, b = self.req("POST", "/v1/exec", {"code": "leak"})
+        self.assertEqual(b["error"]["type"], "NameError")
+
+    def test_exec_client_may_lower_limits(self):
+        _, _, b = self.req("POST", "/v1/exec", {"code": "while True: pass", "config": {"limits": {"timeout_ms": 300}}})
+        self.assertEqual(b["exit_reason"], "timeout")
+        _, _, b = self.req("POST", "/v1/exec", {"code": "'x' * 5000", "config": {"limits": {"fuel": 1000}}})
+        self.assertEqual(b["exit_reason"], "fuel")
+
+    def test_exec_client_may_not_raise_limits_or_grant(self):
+        status, _, b = self.req("POST", "/v1/exec", {"code": "1", "config": {"limits": {"timeout_ms": 10 ** 9}}})
+        self.assertEqual(status, 400)
+        code, msg = error_of(b)
+        self.assertEqual(code, "bad_request")
+        self.assertIn("timeout_ms", msg)
+        status, _, b = self.req("POST", "/v1/exec", {"code": "1", "config": {"limits": {"timeout_ms": 0}}})
+        self.assertEqual(status, 400)  # 0 would mean unlimited
+        status, _, b = self.req("POST", "/v1/exec", {"code": "1", "config": {"mounts": [
+            {"host_path": "/", "guest_path": "/host"}]}})
+        self.assertEqual(status, 400)
+        self.assertIn("operator", error_of(b)[1])
+
+    def test_400_bad_bodies(self):
+        for body, needle in [("{not json", "not valid JSON"), ("[1]", "JSON object"), ({}, "'code' is required"),
+                             ({"code": 1}, "'code' is required"), ({"code": "1", "mode": "repl"}, "'mode'"),
+                             ({"code": "1", "want_json": "yes"}, "'want_json'"),
+                             ({"code": "1", "config": {"limits": {"nope": 1}}}, "unknown key")]:
+            status, _, b = self.req("POST", "/v1/exec", body, headers={"Content-Type": "application/json"})
+            self.assertEqual(status, 400, body)
+            code, msg = error_of(b)
+            self.assertEqual(code, "bad_request")
+            self.assertIn(needle, msg)
+
+    # --- sessions ----------------------------------------------------------
+    def test_session_lifecycle(self):
+        status, _, b = self.req("POST", "/v1/sessions", {"config": {"limits": {"memory_bytes": 256 << 20}}})
+        self.assertEqual(status, 201)
+        sid = b["session_id"]
+        self.assertRegex(sid, r"^ses_[0-9a-f]{32}$")
+        self.assertEqual(b["config"]["limits"]["memory_bytes"], 256 << 20)
+        self.assertEqual(self.exec_in(sid, "x = 41")["exit_reason"], "ok")
+        b = self.exec_in(sid, "x + 1")
+        self.assertEqual((b["value_repr"], b["session_id"]), ("42", sid))
+
+        _, _, listed = self.req("GET", "/v1/sessions")
+        mine = [s for s in listed["sessions"] if s["session_id"] == sid]
+        self.assertEqual(mine[0]["execs"], 2)
+        self.assertEqual(listed["max_sessions"], MAX_SESSIONS)
+
+        status, _, b = self.req("POST", f"/v1/sessions/{sid}/reset")
+        self.assertEqual((status, b), (200, {"session_id": sid}))
+        self.assertEqual(self.exec_in(sid, "x")["error"]["type"], "NameError")
+
+        status, _, b = self.req("DELETE", f"/v1/sessions/{sid}")
+        self.assertEqual((status, b), (200, {"session_id": sid, "closed": True}))
+        status, _, b = self.req("POST", f"/v1/sessions/{sid}/exec", {"code": "1"})
+        self.assertEqual(status, 404)
+        self.assertEqual(error_of(b)[0], "not_found")
+
+    def test_snapshot_restore_fork_and_new_session_from_snapshot(self):
+        sid = self.new_session()
+        self.exec_in(sid, "x = 1")
+        status, _, snap = self.req("POST", f"/v1/sessions/{sid}/snapshot")
+        self.assertEqual(status, 201, snap)
+        snap_id = snap["snapshot_id"]
+        self.assertRegex(snap_id, r"^snap_[0-9a-f]{32}$")
+        self.assertGreater(snap["memory_bytes"], 0)
+        self.exec_in(sid, "x = 2")
+
+        status, _, b = self.req("POST", f"/v1/sessions/{sid}/fork")
+        self.assertEqual(status, 201, b)
+        child = b["session_id"]
+        self.addCleanup(self.req, "DELETE", "/v1/sessions/" + child)
+        self.assertEqual(b["forked_from"], sid)
+        self.exec_in(child, "x = 3")
+        self.assertEqual(self.exec_in(sid, "x")["value_repr"], "2")  # independent
+
+        status, _, b = self.req("POST", f"/v1/sessions/{sid}/restore", {"snapshot_id": snap_id})
+        self.assertEqual((status, b), (200, {"session_id": sid, "snapshot_id": snap_id}))
+        self.assertEqual(self.exec_in(sid, "x")["value_repr"], "1")
+        self.req("DELETE", f"/v1/sessions/{child}")
+
+        status, _, b = self.req("POST", "/v1/sessions", {"snapshot_id": snap_id})
+        self.assertEqual(status, 201, b)
+        self.addCleanup(self.req, "DELETE", "/v1/sessions/" + b["session_id"])
+        self.assertEqual(self.exec_in(b["session_id"], "x")["value_repr"], "1")
+        self.req("DELETE", "/v1/sessions/" + b["session_id"])
+
+        status, _, b = self.req("DELETE", f"/v1/snapshots/{snap_id}")
+        self.assertEqual((status, b), (200, {"snapshot_id": snap_id, "deleted": True}))
+        for method, path, body in [("DELETE", f"/v1/snapshots/{snap_id}", None),
+                                   ("POST", f"/v1/sessions/{sid}/restore", {"snapshot_id": snap_id}),
+                                   ("POST", "/v1/sessions", {"snapshot_id": snap_id})]:
+            status, _, b = self.req(method, path, body)
+            self.assertEqual(status, 404, path)
+            self.assertIn(snap_id, error_of(b)[1])
+
+    def test_files_in_and_out(self):
+        sid = self.new_session()
+        payload = bytes(range(256)) * 4
+        status, _, b = self.req("PUT", f"/v1/sessions/{sid}/files/data/in.bin", body=payload,
+                                headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(status, 200, b)
+        self.assertEqual(b["bytes"], len(payload))
+        b = self.exec_in(sid, "d = open('/tmp/data/in.bin', 'rb').read()\n"
+                              "open('/tmp/out.bin', 'wb').write(d[::-1])\nlen(d)")
+        self.assertEqual(b["value_repr"], str(len(payload)))
+        status, r, data = self.req("GET", f"/v1/sessions/{sid}/files/out.bin", raw=True)
+        self.assertEqual(status, 200)
+        self.assertEqual(r.getheader("Content-Type"), "application/octet-stream")
+        self.assertEqual(data, payload[::-1])
+        status, _, b = self.req("GET", f"/v1/sessions/{sid}/files/missing.txt")
+        self.assertEqual(status, 404)
+        self.assertEqual(error_of(b)[0], "not_found")
+
+    def test_files_cannot_escape_tmp(self):
+        sid = self.new_session()
+        for path in ["../etc/passwd", "/etc/passwd", "a/../../x"]:
+            status, _, b = self.req("PUT", f"/v1/sessions/{sid}/files/{path}", body=b"x")
+            self.assertIn(status, (400, 404), path)
+            status, _, b = self.req("GET", f"/v1/sessions/{sid}/files/{path}")
+            self.assertIn(status, (400, 404), path)
+            self.assertIn(error_of(b)[0], ("bad_request", "not_found"))
+
+    def test_file_over_tmp_quota_is_413(self):
+        sid = self.new_session({"config": {"limits": {"tmp_bytes": 4096}}})
+        status, _, b = self.req("PUT", f"/v1/sessions/{sid}/files/big.bin", body=b"x" * 8192)
+        self.assertEqual(status, 413, b)
+        self.assertEqual(error_of(b)[0], "tmp_quota_exceeded")
+
+    def test_unknown_session_is_404_everywhere(self):
+        sid = "ses_" + "0" * 32
+        for method, path, body in [("POST", f"/v1/sessions/{sid}/exec", {"code": "1"}),
+                                   ("POST", f"/v1/sessions/{sid}/snapshot", None),
+                                   ("POST", f"/v1/sessions/{sid}/fork", None),
+                                   ("POST", f"/v1/sessions/{sid}/reset", None),
+                                   ("DELETE", f"/v1/sessions/{sid}", None),
+                                   ("PUT", f"/v1/sessions/{sid}/files/a", b"x"),
+                                   ("GET", f"/v1/sessions/{sid}/files/a", None)]:
+            status, _, b = self.req(method, path, body)
+            self.assertEqual(status, 404, path)
+            code, msg = error_of(b)
+            self.assertEqual(code, "not_found")
+            self.assertIn(sid, msg)
+        status, _, b = self.req("GET", "/v1/nowhere")
+        self.assertEqual(status, 404)
+        self.assertEqual(error_of(b)[0], "not_found")
+
+    def test_429_at_the_session_cap_and_recovery(self):
+        ids = [self.new_session() for _ in range(MAX_SESSIONS)]
+        status, _, b = self.req("POST", "/v1/sessions", {})
+        self.assertEqual(status, 429)
+        code, msg = error_of(b)
+        self.assertEqual(code, "too_many_sessions")
+        self.assertIn(str(MAX_SESSIONS), msg)
+        status, _, b = self.req("POST", f"/v1/sessions/{ids[0]}/fork")
+        self.assertEqual(status, 429)  # a fork is a session too
+        self.assertEqual(self.exec_in(ids[0], "1 + 1")["value_repr"], "2")  # existing ones still work
+        self.req("DELETE", f"/v1/sessions/{ids[0]}")
+        status, _, b = self.req("POST", "/v1/sessions", {})
+        self.assertEqual(status, 201)
+        self.req("DELETE", "/v1/sessions/" + b["session_id"])
+
+    def test_one_session_used_by_two_requests_at_once(self):
+        sid = self.new_session()
+        self.exec_in(sid, "n = 0")
+        results = []
+
+        def bump():
+            results.append(self.exec_in(sid, "import time\nm = n\ntime.sleep(0.05)\nn = m + 1")["exit_reason"])
+        threads = [threading.Thread(target=bump) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, ["ok"] * 4)
+        self.assertEqual(self.exec_in(sid, "n")["value_repr"], "4")  # serialized, no lost update
+
+    # --- auth, origin, size --------------------------------------------------
+    def test_401_without_or_with_a_wrong_token(self):
+        for headers in [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer " + TOKEN + "x"},
+                        {"Authorization": "Basic " + TOKEN}, {"Authorization": TOKEN}]:
+            status, r, b = self.req("POST", "/v1/exec", {"code": "1"}, headers=headers, token=False)
+            self.assertEqual(status, 401, headers)
+            self.assertEqual(r.getheader("WWW-Authenticate"), "Bearer")
+            self.assertEqual(error_of(b)[0], "unauthorized")
+        status, _, _ = self.req("GET", "/openapi.json", token=False)
+        self.assertEqual(status, 401)
+
+    def test_403_foreign_origin_and_host(self):
+        status, _, b = self.req("POST", "/v1/exec", {"code": "1"}, headers={"Origin": "http://evil.example"})
+        self.assertEqual(status, 403)
+        self.assertEqual(error_of(b)[0], "forbidden_origin")
+        status, r, _ = self.req("POST", "/v1/exec", {"code": "1"}, headers={"Origin": "http://localhost:3000"})
+        self.assertEqual(status, 200)
+        self.assertEqual(r.getheader("Access-Control-Allow-Origin"), "http://localhost:3000")
+        status, _, b = self.req("GET", "/v1/health", headers={"Host": "attacker.example:8765"})
+        self.assertEqual(status, 403)
+        self.assertEqual(error_of(b)[0], "forbidden_host")
+
+    def test_413_from_content_length_without_reading_the_body(self):
+        c = self.srv.conn()
+        c.putrequest("POST", "/v1/exec")
+        c.putheader("Authorization", "Bearer " + TOKEN)
+        c.putheader("Content-Length", str(1 << 40))  # a terabyte that never comes
+        c.endheaders()
+        r = c.getresponse()
+        self.assertEqual(r.status, 413)
+        self.assertEqual(r.getheader("Connection"), "close")
+        self.assertEqual(error_of(json.loads(r.read()))[0], "payload_too_large")
+        c.close()
+
+    def test_413_for_bodies_over_the_cap(self):
+        big = json.dumps({"code": "#" + "x" * MAX_BODY})
+        status, _, b = self.req("POST", "/v1/exec", big)
+        self.assertEqual(status, 413)
+        code, msg = error_of(b)
+        self.assertEqual(code, "payload_too_large")
+        self.assertIn(str(MAX_BODY), msg)
+        # Chunked: no Content-Length to check, so the count is kept while reading.
+        c = self.srv.conn()
+        c.request("POST", "/v1/exec", body=iter([b"x" * 4096] * 64), encode_chunked=True,
+                  headers={"Authorization": "Bearer " + TOKEN})
+        r = c.getresponse()
+        self.assertEqual(r.status, 413)
+        self.assertEqual(error_of(json.loads(r.read()))[0], "payload_too_large")
+        c.close()
+        status, _, b = self.req("POST", "/v1/exec", {"code": "'fits'"})  # the server is fine
+        self.assertEqual(b["value_repr"], "'fits'")
+
+
+class Limits(unittest.TestCase):
+    """A second server with one stateless slot and a short idle time: 503 and expiry."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(SERVER_ARGV, extra=["--max-stateless", "1", "--idle-ms", "500", "--timeout-ms", "20000"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def wait_for(self, predicate, what):
+        deadline = time.monotonic() + 20
+        while not predicate():
+            self.assertLess(time.monotonic(), deadline, "timed out waiting for " + what)
+            time.sleep(0.02)
+
+    def test_503_when_every_stateless_slot_is_busy(self):
+        results = {}
+
+        def long_run():
+            results["first"] = self.srv.request("POST", "/v1/exec", {"code": "while True: pass",
+                                                                    "config": {"limits": {"timeout_ms": 3000}}})
+        t = threading.Thread(target=long_run)
+        t.start()
+        self.wait_for(lambda: self.srv.request("GET", "/v1/health")[2]["stateless_running"] == 1, "the first run")
+        status, _, b = self.srv.request("POST", "/v1/exec", {"code": "1"})
+        self.assertEqual(status, 503)
+        code, msg = error_of(b)
+        self.assertEqual(code, "overloaded")
+        self.assertIn("busy", msg)
+        t.join()
+        self.assertEqual(results["first"][2]["exit_reason"], "timeout")
+        status, _, b = self.srv.request("POST", "/v1/exec", {"code": "1"})
+        self.assertEqual(status, 200)
+
+    def test_idle_sessions_expire(self):
+        status, _, b = self.srv.request("POST", "/v1/sessions", {})
+        self.assertEqual(status, 201)
+        sid = b["session_id"]
+        self.wait_for(lambda: all(s["session_id"] != sid for s in self.srv.request("GET", "/v1/sessions")[2]["sessions"]),
+                      "idle expiry")
+        status, _, b = self.srv.request("POST", f"/v1/sessions/{sid}/exec", {"code": "1"})
+        self.assertEqual(status, 404)
+
+    def test_sigterm_stops_a_running_exec_and_exits_cleanly(self):
+        srv = Server(SERVER_ARGV, extra=["--timeout-ms", "60000"])
+        status, _, b = srv.request("POST", "/v1/sessions", {})
+        sid = b["session_id"]
+        results = {}
+        t = threading.Thread(target=lambda: results.update(
+            r=srv.request("POST", f"/v1/sessions/{sid}/exec", {"code": "while True: pass"})))
+        t.start()
+        self.wait_for(lambda: any(s["busy"] for s in srv.request("GET", "/v1/sessions")[2]["sessions"]), "busy")
+        self.assertEqual(srv.stop(), 0)
+        t.join()
+        self.assertEqual(results["r"][2]["exit_reason"], "cancelled")
+
+
+if __name__ == "__main__":
+    if "--" not in sys.argv:
+        sys.exit(__doc__)
+    split = sys.argv.index("--")
+    SERVER_ARGV = sys.argv[split + 1:]
+    own = sys.argv[1:split]
+    OPENAPI_PATH = own[own.index("--openapi") + 1]
+    unittest.main(argv=[sys.argv[0], "-v"])
