@@ -272,10 +272,11 @@ Res<uint64_t> copy_file(int from, int to, uint64_t size) {
   return done;
 }
 
+// Unique enough that O_EXCL never meets a collision in practice; it is not a
+// secret (the guest never sees these names).
 std::string temp_name() {
   uint64_t r = 0;
-  while (getrandom(&r, sizeof r, 0) != sizeof r) {
-  }
+  if (getrandom(&r, sizeof r, 0) != sizeof r) r = now_ns() ^ next_ino();
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(r));
   return std::string(kMountTempPrefix) + hex;
