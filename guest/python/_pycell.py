@@ -5,8 +5,10 @@ sits under user code), then calls finish() with the exception or value.
 Everything the host learns about a run comes back as the JSON document finish()
 returns (stdout/stderr travel separately through WASI fd_write).
 """
+import _socket
 import ast
 import atexit
+import errno
 import json
 import linecache
 import signal
@@ -29,6 +31,18 @@ def _soft_stop(signum, frame):
 
 
 signal.signal(signal.SIGXCPU, _soft_stop)
+
+
+def _no_network(*args, **kwargs):
+    raise OSError(errno.ENOTSUP, "no network in this sandbox (HTTP goes through pycell_http "
+                                 "when the host grants it)")
+
+
+# CPython's WASI _socket lacks name resolution, so socket.create_connection and
+# urllib would fail with AttributeError; every network call fails with OSError.
+for _name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo"):
+    if not hasattr(_socket, _name):
+        setattr(_socket, _name, _no_network)
 
 
 _EMPTY = compile("", "<empty>", "exec", dont_inherit=True)

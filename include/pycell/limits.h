@@ -38,7 +38,9 @@ struct Limits {
   /// Directory nesting in /tmp; deeper creation fails with ENAMETOOLONG.
   uint32_t tmp_depth = 64;
   /// Bytes the guest may write to read-write mounts per session (every byte
-  /// written counts, overwrites included); past it writes fail with EDQUOT.
+  /// written counts, overwrites included, as does the private copy made when an
+  /// existing file is opened for writing, and 4 KiB per file, directory or link
+  /// created); past it writes fail with EDQUOT. See docs/filesystem.md.
   uint64_t mount_write_bytes = 64ull << 20;
   /// Cap on the JSON arguments of one host function call, checked before
   /// they are copied out of the guest; past it the call raises ValueError.

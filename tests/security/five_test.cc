@@ -94,8 +94,8 @@ TEST(FiveTests, NetworkConnectionsAreRefused) {
   close(lfd);
   EXPECT_EQ(r.stdout_text,
             "socket OSError ENOTSUP\n"
-            "connect AttributeError -\n"
-            "urlopen AttributeError -\n")
+            "connect OSError ENOTSUP\n"
+            "urlopen URLError -\n")
       << r.stderr_text;
 }
 

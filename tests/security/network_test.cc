@@ -1,0 +1,175 @@
+// Network from the guest's side: none by default, and host-mediated HTTP
+// (pycell_http, urllib) only within the session's HttpPolicy. Each test runs
+// Python in a session against a loopback server and asserts what the guest sees.
+#include <httplib.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "test_support.h"
+
+namespace pycell {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::new_session;
+
+/// A loopback HTTP server recording the requests it gets.
+class Server {
+ public:
+  Server() {
+    server_.Get("/hello", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("X-Kind", "greeting");
+      res.set_content("hello from the host side", "text/plain");
+    });
+    server_.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(req.body, "application/octet-stream");
+    });
+    server_.Get("/key", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      last_key_ = req.get_header_value("X-Api-Key");
+      res.set_content(last_key_ == "s3cret" ? "authorized" : "denied", "text/plain");
+    });
+    server_.Get("/to-metadata", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 302;
+      res.set_header("Location", "http://169.254.169.254/latest/meta-data/");
+    });
+    server_.Get("/slow", [](const httplib::Request&, httplib::Response& res) {
+      std::this_thread::sleep_for(1500ms);
+      res.set_content("late", "text/plain");
+    });
+    server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(300'000, 'x'), "text/plain");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(1ms);
+  }
+  ~Server() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url(const std::string& path, const std::string& host = "127.0.0.1") const {
+    return "http://" + host + ":" + std::to_string(port_) + path;
+  }
+  std::string last_key() {
+    std::lock_guard lock(mu_);
+    return last_key_;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::string last_key_;
+};
+
+/// Loopback is non-public, so reaching the test server needs it in allow_cidrs.
+SessionConfig allow_loopback() {
+  SessionConfig c;
+  c.http.emplace();
+  c.http->allow_hosts = {"127.0.0.1"};
+  c.http->allow_cidrs = {"127.0.0.1/32"};
+  return c;
+}
+
+/// Runs `code`; returns stdout, or "Type: message" of the exception it raised.
+std::string run(Session& s, const std::string& code) {
+  auto r = s.exec(code);
+  EXPECT_TRUE(r.has_value());
+  if (!r) return {};
+  if (r->error) return r->error->type + ": " + r->error->message;
+  return r->stdout_text;
+}
+
+TEST(Network, NoGrantMeansNoNetwork) {
+  Server server;
+  Session s = new_session();
+  EXPECT_EQ(run(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/hello") + "')"),
+            "PermissionError: network access is not granted to this session");
+  EXPECT_EQ(run(s, "import urllib.request\nurllib.request.urlopen('" + server.url("/hello") + "', timeout=5)"),
+            "urllib.error.URLError: <urlopen error [Errno 58] no network in this sandbox (HTTP goes through "
+            "pycell_http when the host grants it)>");
+  EXPECT_EQ(run(s, "import socket\nsocket.gethostbyname('example.com')"),
+            "OSError: [Errno 58] no network in this sandbox (HTTP goes through pycell_http when the host grants it)");
+}
+
+TEST(Network, AllowedRequestsGoThroughTheHost) {
+  Server server;
+  Session s = new_session(allow_loopback());
+  EXPECT_EQ(run(s, "import pycell_http\nr = pycell_http.request('GET', '" + server.url("/hello") +
+                       "')\nprint(r.status, r.text, r.header('x-kind'))"),
+            "200 hello from the host side greeting\n");
+  EXPECT_EQ(run(s, "r = pycell_http.request('POST', '" + server.url("/echo") +
+                       "', body=bytes(range(256)))\nprint(r.body == bytes(range(256)))"),
+            "True\n");
+  EXPECT_EQ(run(s, "import urllib.request\nwith urllib.request.urlopen('" + server.url("/hello") +
+                       "') as f:\n    print(f.status, f.read().decode(), f.headers['X-Kind'])"),
+            "200 hello from the host side greeting\n");
+}
+
+TEST(Network, LoopbackIsRefusedUnlessAllowed) {
+  Server server;
+  SessionConfig c = allow_loopback();
+  c.http->allow_cidrs.clear();
+  Session s = new_session(c);
+  EXPECT_EQ(run(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/hello") + "')"),
+            "PermissionError: address 127.0.0.1 of host '127.0.0.1' is loopback and not allowed");
+  EXPECT_EQ(run(s, "import urllib.request\nurllib.request.urlopen('" + server.url("/hello") + "')"),
+            "urllib.error.URLError: <urlopen error address 127.0.0.1 of host '127.0.0.1' is loopback and not "
+            "allowed>");
+}
+
+TEST(Network, HostsOutsideTheAllowlistAreRefused) {
+  Server server;
+  Session s = new_session(allow_loopback());
+  EXPECT_EQ(run(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/hello", "localhost") + "')"),
+            "PermissionError: host 'localhost' is not in the allowlist");
+  // A redirect is checked like a first request: to the cloud metadata address.
+  EXPECT_EQ(run(s, "pycell_http.request('GET', '" + server.url("/to-metadata") + "')"),
+            "PermissionError: host '169.254.169.254' is not in the allowlist");
+  EXPECT_EQ(run(s, "pycell_http.request('GET', 'file:///etc/passwd')"),
+            "ValueError: unsupported URL scheme 'file' (only http and https)");
+}
+
+TEST(Network, SecretHeadersReachTheServerButNotTheGuest) {
+  Server server;
+  SessionConfig c = allow_loopback();
+  c.http->secret_headers.push_back({"127.0.0.1", "X-Api-Key", "s3cret"});
+  Session s = new_session(c);
+  EXPECT_EQ(run(s, "import pycell_http\nr = pycell_http.request('GET', '" + server.url("/key") +
+                       "', headers={'X-Api-Key': 'guess'})\nprint(r.text, 's3cret' in repr(r.headers))"),
+            "authorized False\n");
+  EXPECT_EQ(server.last_key(), "s3cret");  // the guest's own value was dropped
+}
+
+TEST(Network, TimeAndSizeAreCapped) {
+  Server server;
+  SessionConfig c = allow_loopback();
+  c.http->timeout_ms = 200;
+  c.http->max_response_bytes = 100'000;
+  Session s = new_session(c);
+  EXPECT_EQ(run(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/slow") + "')"),
+            "TimeoutError: request timed out after 200 ms");
+  const std::string big = run(s, "pycell_http.request('GET', '" + server.url("/big") + "')");
+  EXPECT_EQ(big.rfind("ConnectionError: ", 0), 0u) << big;
+  EXPECT_NE(big.find("100000"), std::string::npos) << big;
+}
+
+TEST(Network, RequestsStopAtTheRunsDeadline) {
+  Server server;
+  SessionConfig c = allow_loopback();
+  c.limits.timeout_ms = 300;
+  Session s = new_session(c);
+  auto r = s.exec("import pycell_http\nprint(pycell_http.request('GET', '" + server.url("/slow") + "').text)");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->exit_reason, ExitReason::kTimeout);
+  ASSERT_TRUE(r->error.has_value());
+  EXPECT_EQ(r->error->type, "TimeoutError");
+  EXPECT_EQ(r->stdout_text, "");
+}
+
+}  // namespace
+}  // namespace pycell
