@@ -129,6 +129,9 @@ int run_http(const ServerConfig& config) {
   httplib::Server server;
   size_t threads = std::max<size_t>(config.http_threads, 2);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Headers and body go out in separate writes; without this, Nagle's
+  // algorithm meets the client's delayed ACK and small answers wait ~40 ms.
+  server.set_tcp_nodelay(true);
   // Bodies are capped by the guard and route_with_body; this only bounds
   // what httplib itself would read for a route it does not know.
   server.set_payload_max_length(config.max_body_bytes + kDrainBytes);

@@ -56,7 +56,7 @@ struct ServerConfig {
   size_t http_threads = 16;
   /// Stateless executions (POST /v1/exec, run_python without session_id)
   /// running at once; past it 503 (REST) or an isError tool result (MCP).
-  size_t max_stateless_execs = 8;
+  size_t max_stateless_execs = 16;
 };
 
 /// Serves MCP over stdin/stdout (newline-delimited JSON-RPC) until stdin ends.
