@@ -1,0 +1,237 @@
+// The one schema of session knobs (src/frontends/common/policy.h): JSON in and
+// out, the trust rules servers rely on, and the table's own consistency.
+#include "common/policy.h"
+
+#include <set>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/result_json.h"
+
+namespace pycell::policy {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+std::string apply_error(SessionConfig& c, const json& j, Trust trust = Trust::kOperator) {
+  auto r = apply_json(c, j, trust);
+  return r ? std::string("(accepted)") : r.error().message();
+}
+
+TEST(Policy, TableIsConsistent) {
+  std::set<std::string_view> keys, flags;
+  for (const Field& f : fields()) {
+    EXPECT_FALSE(f.help.empty()) << f.key;
+    EXPECT_FALSE(f.key.empty() && f.flag.empty()) << "a field nobody can set";
+    if (!f.key.empty()) {
+      EXPECT_TRUE(keys.insert(f.key).second) << "duplicate key " << f.key;
+      EXPECT_TRUE(f.from_json && f.to_json) << f.key;
+    }
+    if (!f.flag.empty()) {
+      EXPECT_TRUE(f.flag.starts_with("--")) << f.flag;
+      EXPECT_TRUE(flags.insert(f.flag).second) << "duplicate flag " << f.flag;
+      EXPECT_TRUE(f.parse) << f.flag;
+    }
+  }
+}
+
+TEST(Policy, UnknownKeysAreRefusedByName) {
+  SessionConfig c;
+  EXPECT_THAT(apply_error(c, {{"memory_bytes", 1}}), HasSubstr("memory_bytes: unknown key"));
+  EXPECT_THAT(apply_error(c, {{"limits", {{"memory", 1}}}}), HasSubstr("limits.memory: unknown key"));
+  EXPECT_THAT(apply_error(c, {{"limits", {{"memory", 1}}}}), HasSubstr("memory_bytes"));  // lists the known ones
+  EXPECT_THAT(apply_error(c, {{"mounts", {{{"host_path", "/a"}, {"guest_path", "/b"}, {"mode", "rw"}}}}}),
+              HasSubstr("unknown key 'mode'"));
+}
+
+TEST(Policy, WrongTypesAreRefusedByName) {
+  SessionConfig c;
+  EXPECT_THAT(apply_error(c, {{"limits", {{"timeout_ms", "10"}}}}), HasSubstr("limits.timeout_ms: expected a non-negative integer"));
+  EXPECT_THAT(apply_error(c, {{"limits", {{"timeout_ms", -1}}}}), HasSubstr("limits.timeout_ms"));
+  EXPECT_THAT(apply_error(c, {{"limits", {{"timeout_ms", 1.5}}}}), HasSubstr("limits.timeout_ms"));
+  EXPECT_THAT(apply_error(c, {{"limits", {{"tmp_depth", 1ull << 32}}}}), HasSubstr("above the maximum"));
+  EXPECT_THAT(apply_error(c, {{"limits", 5}}), HasSubstr("limits: expected an object"));
+  EXPECT_THAT(apply_error(c, {{"env", {{"A", 1}}}}), HasSubstr("env.A: expected a string"));
+  EXPECT_THAT(apply_error(c, {{"determinism", {{"enabled", "yes"}}}}), HasSubstr("determinism.enabled"));
+  EXPECT_THAT(apply_error(c, json::array()), HasSubstr("expected a JSON object"));
+  EXPECT_THAT(apply_error(c, {{"http", {{"secret_headers", {{{"host", "h"}, {"name", "X-A\r\nB"}, {"value", "v"}}}}}}}),
+              HasSubstr("bad header name"));
+}
+
+TEST(Policy, JsonRoundTrips) {
+  SessionConfig c;
+  c.limits.memory_bytes = 64 << 20;
+  c.limits.fuel = 12345;
+  c.limits.tmp_depth = 7;
+  c.env = {"A=1", "B=x=y"};
+  c.mounts.push_back({"/srv/data", "/data", Mount::Access::kReadWrite, false});
+  c.mounts.push_back({"/srv/pkgs", "/pkgs", Mount::Access::kReadOnly, true});
+  c.http.emplace();
+  c.http->allow_hosts = {"api.example.com", "*.example.org"};
+  c.http->allow_cidrs = {"10.0.0.0/8"};
+  c.http->max_redirects = 2;
+  c.determinism.enabled = true;
+  c.determinism.seed = 99;
+  c.functions_as_globals = true;
+  const json j = to_json(c);
+  SessionConfig d;
+  ASSERT_TRUE(apply_json(d, j)) << apply_error(d, j);
+  EXPECT_EQ(to_json(d), j);
+  EXPECT_EQ(d.limits.tmp_depth, 7u);
+  EXPECT_EQ(d.mounts.at(1).package_path, true);
+  EXPECT_EQ(d.env.at(1), "B=x=y");
+  EXPECT_EQ(j["http"]["max_redirects"], 2);
+  EXPECT_TRUE(to_json(SessionConfig{})["http"].is_null());
+}
+
+TEST(Policy, EnvMergesByName) {
+  SessionConfig c;
+  c.env = {"A=1", "B=2"};
+  ASSERT_TRUE(apply_json(c, {{"env", {{"B", "3"}, {"C", ""}}}}));
+  EXPECT_EQ(c.env, (std::vector<std::string>{"A=1", "B=3", "C="}));
+}
+
+TEST(Policy, SecretHeaderValuesNeverLeaveThroughToJson) {
+  SessionConfig c;
+  c.http.emplace();
+  c.http->secret_headers.push_back({"api.example.com", "Authorization", "Bearer s3cret"});
+  const std::string out = to_json(c).dump();
+  EXPECT_THAT(out, HasSubstr("Authorization"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("s3cret")));
+}
+
+TEST(Policy, ClientsCannotGrant) {
+  SessionConfig c;
+  EXPECT_THAT(apply_error(c, {{"mounts", {{{"host_path", "/"}, {"guest_path", "/host"}}}}}, Trust::kClient),
+              HasSubstr("only be set by the server's operator"));
+  EXPECT_THAT(apply_error(c, {{"http", json::object()}}, Trust::kClient), HasSubstr("grants no HTTP access"));
+  EXPECT_THAT(apply_error(c, {{"http", {{"timeout_ms", 5}}}}, Trust::kClient), HasSubstr("grants no HTTP access"));
+  EXPECT_FALSE(c.http.has_value());
+  c.http.emplace();
+  EXPECT_THAT(apply_error(c, {{"http", {{"allow_hosts", {"evil.example"}}}}}, Trust::kClient),
+              HasSubstr("operator"));
+  EXPECT_TRUE(c.http->allow_hosts.empty());
+  // Revoking and lowering are fine.
+  EXPECT_EQ(apply_error(c, {{"http", {{"timeout_ms", 5}}}}, Trust::kClient), "(accepted)");
+  EXPECT_EQ(apply_error(c, {{"http", nullptr}}, Trust::kClient), "(accepted)");
+  EXPECT_FALSE(c.http.has_value());
+  EXPECT_EQ(apply_error(c, {{"env", {{"A", "1"}}}, {"determinism", {{"enabled", true}}}}, Trust::kClient),
+            "(accepted)");
+}
+
+TEST(Policy, ClientsMayOnlyLowerLimits) {
+  SessionConfig c;
+  c.limits.memory_bytes = 256 << 20;
+  c.limits.fuel = 1000;
+  EXPECT_EQ(apply_error(c, {{"limits", {{"memory_bytes", 64 << 20}}}}, Trust::kClient), "(accepted)");
+  EXPECT_EQ(c.limits.memory_bytes, 64u << 20);
+  EXPECT_THAT(apply_error(c, {{"limits", {{"memory_bytes", 65 << 20}}}}, Trust::kClient),
+              HasSubstr("above the server's limit"));
+  // 0 = unlimited is not "lower".
+  EXPECT_THAT(apply_error(c, {{"limits", {{"fuel", 0}}}}, Trust::kClient), HasSubstr("0 (unlimited)"));
+  EXPECT_EQ(c.limits.fuel, 1000u);
+  // Under an unlimited operator setting anything goes.
+  c.limits.timeout_ms = 0;
+  EXPECT_EQ(apply_error(c, {{"limits", {{"timeout_ms", 99999999}}}}, Trust::kClient), "(accepted)");
+  // The operator may raise.
+  EXPECT_EQ(apply_error(c, {{"limits", {{"memory_bytes", 1ull << 30}}}}), "(accepted)");
+}
+
+TEST(Policy, DeterminismSettingsNeedDeterminism) {
+  SessionConfig c;
+  EXPECT_THAT(apply_error(c, {{"determinism", {{"seed", 5}}}}), HasSubstr("need determinism.enabled"));
+  SessionConfig d;
+  EXPECT_EQ(apply_error(d, {{"determinism", {{"seed", 5}, {"enabled", true}}}}), "(accepted)");
+}
+
+TEST(Policy, ClientSchemaLeavesOutGrants) {
+  const json op = json_schema(Trust::kOperator), client = json_schema(Trust::kClient);
+  EXPECT_TRUE(op["properties"].contains("mounts"));
+  EXPECT_FALSE(client["properties"].contains("mounts"));
+  EXPECT_TRUE(op["properties"]["http"]["properties"].contains("allow_hosts"));
+  EXPECT_FALSE(client["properties"]["http"]["properties"].contains("allow_hosts"));
+  EXPECT_EQ(client["properties"]["limits"]["additionalProperties"], false);
+  EXPECT_THAT(client["properties"]["limits"]["properties"]["memory_bytes"]["description"].get<std::string>(),
+              HasSubstr("May only be lowered"));
+}
+
+TEST(Policy, ParsesByteCounts) {
+  EXPECT_EQ(*parse_bytes("4096"), 4096u);
+  EXPECT_EQ(*parse_bytes("64M"), 64ull << 20);
+  EXPECT_EQ(*parse_bytes("64MiB"), 64ull << 20);
+  EXPECT_EQ(*parse_bytes("64MB"), 64ull << 20);
+  EXPECT_EQ(*parse_bytes("1G"), 1ull << 30);
+  EXPECT_EQ(*parse_bytes("2K"), 2048u);
+  EXPECT_EQ(*parse_bytes("7B"), 7u);
+  for (const char* bad : {"", "M", "-1", "1.5M", "1 M", "1X", "99999999999999999999", "16777216T"}) {
+    EXPECT_FALSE(parse_bytes(bad).has_value()) << bad;
+  }
+}
+
+TEST(Policy, CliValuesParse) {
+  auto field = [](std::string_view flag) -> const Field& {
+    for (const Field& f : fields()) {
+      if (f.flag == flag) return f;
+    }
+    ADD_FAILURE() << "no flag " << flag;
+    return fields().front();
+  };
+  const HostEnv env = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "TOKEN") return std::string("Bearer t0k");
+    return std::nullopt;
+  };
+  SessionConfig c;
+  ASSERT_TRUE(field("--mount").parse(c, "/a:b:/data:rw", env));
+  ASSERT_TRUE(field("--mount").parse(c, "/pk:/pk:pkg", env));
+  ASSERT_TRUE(field("--mount").parse(c, "/x:/y", env));
+  EXPECT_EQ(c.mounts[0].host_path, "/a:b");
+  EXPECT_EQ(c.mounts[0].guest_path, "/data");
+  EXPECT_EQ(c.mounts[0].access, Mount::Access::kReadWrite);
+  EXPECT_TRUE(c.mounts[1].package_path);
+  EXPECT_EQ(c.mounts[1].access, Mount::Access::kReadOnly);
+  EXPECT_EQ(c.mounts[2].access, Mount::Access::kReadOnly);
+  EXPECT_FALSE(field("--mount").parse(c, "/only", env));
+  EXPECT_FALSE(field("--mount").parse(c, ":/g", env));
+  ASSERT_TRUE(field("--secret-header").parse(c, "api.x:Authorization:@TOKEN", env));
+  EXPECT_EQ(c.http->secret_headers.at(0).value, "Bearer t0k");
+  ASSERT_TRUE(field("--secret-header").parse(c, "api.x:X-Key:a:b", env));
+  EXPECT_EQ(c.http->secret_headers.at(1).value, "a:b");
+  EXPECT_THAT(field("--secret-header").parse(c, "api.x:X-Key:@MISSING", env).error().message(),
+              HasSubstr("MISSING"));
+  EXPECT_FALSE(field("--pass-env").parse(c, "MISSING", env));
+  ASSERT_TRUE(field("--env").parse(c, "A=1", env));
+  ASSERT_TRUE(field("--env").parse(c, "A=2", env));  // the later value wins
+  EXPECT_EQ(c.env, std::vector<std::string>{"A=2"});
+  EXPECT_FALSE(field("--env").parse(c, "NOEQUALS", env));
+  EXPECT_FALSE(field("--env").parse(c, "=v", env));
+}
+
+TEST(ResultJson, HasEveryField) {
+  ExecResult r;
+  r.stdout_text = "a\xff";  // not UTF-8: still serializable
+  r.value_repr = "{'a': 1}";
+  r.value_json = R"({"a": 1})";
+  r.error = GuestError{"ValueError", "bad", {{"<cell-1>", 3, "f", "raise ValueError('bad')"}}};
+  r.exit_reason = ExitReason::kException;
+  r.exit_code = 1;
+  r.wall_time = std::chrono::microseconds(1500);
+  const json j = to_json(r);
+  for (const char* key : {"stdout", "stderr", "stdout_truncated", "stderr_truncated", "value_repr", "value_json",
+                          "error", "exit_reason", "exit_code", "trap", "wall_time_ms", "fuel_used", "rolled_back",
+                          "peak_memory"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j.size(), 14u);
+  EXPECT_EQ(j["value_json"]["a"], 1);
+  EXPECT_EQ(j["error"]["frames"][0]["line"], 3);
+  EXPECT_EQ(j["exit_reason"], "exception");
+  EXPECT_EQ(j["trap"], "none");
+  EXPECT_DOUBLE_EQ(j["wall_time_ms"].get<double>(), 1.5);
+  EXPECT_THAT(dump(j), HasSubstr("a\xef\xbf\xbd"));  // U+FFFD
+}
+
+}  // namespace
+}  // namespace pycell::policy
