@@ -1,5 +1,6 @@
-// pycell command-line tool: exec / run Python in a sandboxed session.
-// Uses only the public API (include/pycell/), never src/.
+// pycell command-line tool: exec, run, repl, the servers (mcp, serve), and the
+// knobs' table (limits, config). Uses only the public API (include/pycell/)
+// and the front ends' shared schema, never src/ internals.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -10,68 +11,24 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/policy.h"
+#include "options.h"
 #include "pycell/engine.h"
 #include "pycell/session.h"
+#include "repl.h"
+#include "run.h"
+#include "servers.h"
 
 namespace {
 
-// Exit statuses besides Python's own (0, 1, sys.exit(n)).
-constexpr int kExitUsage = 2;
-constexpr int kExitTimeout = 124;
-constexpr int kExitPycellError = 125;
+using namespace pycell::cli;
 
 constexpr const char* kVersion = "0.1.0";
 
-int fail(const std::string& msg) {
-  std::fprintf(stderr, "pycell: %s\n", msg.c_str());
-  return kExitPycellError;
-}
-
-void stream_out(pycell::Stream s, std::string_view bytes) {
-  std::FILE* f = s == pycell::Stream::kStdout ? stdout : stderr;
-  std::fwrite(bytes.data(), 1, bytes.size(), f);
-  std::fflush(f);
-}
-
-struct Common {
-  std::string stdlib;
-  std::vector<std::string> extra_images;
-  std::vector<std::string> env;
-  uint64_t memory_mb = 0;
-  pycell::Limits limits;
-};
-
-int run_code(const Common& common, const std::string& code, pycell::ExecOptions options) {
-  pycell::EngineConfig ec;
-  ec.stdlib_image = common.stdlib;
-  ec.extra_images = common.extra_images;
-  // One run per process: a cold start (~50 ms) beats building a snapshot first.
-  ec.preinit = false;
-  auto engine = pycell::Engine::create(std::move(ec));
-  if (!engine) return fail(engine.error().message());
-  pycell::SessionConfig sc;
-  sc.env = common.env;
-  sc.limits = common.limits;
-  if (common.memory_mb) sc.limits.memory_bytes = common.memory_mb << 20;
-  options.on_output = stream_out;
-  options.run_atexit = true;
-  auto result = pycell::Session::run_once(*engine, code, options, std::move(sc));
-  if (!result) return fail(result.error().message());
-  switch (result->exit_reason) {
-    case pycell::ExitReason::kOk:
-    case pycell::ExitReason::kException:
-    case pycell::ExitReason::kExit:
-    case pycell::ExitReason::kMemory:
-      return result->exit_code;
-    case pycell::ExitReason::kTimeout:
-      std::fprintf(stderr, "pycell: time limit reached\n");
-      return kExitTimeout;
-    case pycell::ExitReason::kTrap:
-      return fail("guest trapped: " + std::string(pycell::to_string(result->trap)));
-    default:
-      return fail("run stopped: " + std::string(pycell::to_string(result->exit_reason)));
-  }
-}
+constexpr const char* kExitStatusHelp =
+    "Exit status: 0 success; 1 uncaught Python exception (traceback on stderr);\n"
+    "n for sys.exit(n); 2 usage error; 124 time limit; 125 pycell error, guest trap\n"
+    "or another limit (message on stderr); 130 repl interrupted while reading a pipe.";
 
 /// Index of FILE in `pycell [opts] run [opts] FILE ARGS...`, or argc: like
 /// `python FILE ARGS`, everything from FILE on belongs to the script, so it is
@@ -92,11 +49,60 @@ int find_run_file(int argc, char** argv, const std::vector<std::string>& value_o
   return argc;
 }
 
+/// Long and short names of the options of `app` that take a value.
+std::vector<std::string> value_option_names(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_type_size() == 0) continue;
+    for (const auto& n : o->get_lnames()) out.push_back("--" + n);
+    for (const auto& n : o->get_snames()) out.push_back("-" + n);
+  }
+  return out;
+}
+
 bool read_all(std::istream& in, std::string& out) {
   std::ostringstream ss;
   ss << in.rdbuf();
   out = ss.str();
   return !in.bad();
+}
+
+/// `pycell limits`: the schema as text, Markdown (docs/cli.md), JSON, or JSON Schema.
+int print_limits(bool json, bool markdown, bool schema) {
+  using pycell::policy::Field;
+  if (markdown) {
+    std::cout << pycell::policy::markdown_table();
+    return 0;
+  }
+  if (schema) {
+    std::cout << pycell::policy::json_schema().dump(2) << "\n";
+    return 0;
+  }
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Field& f : pycell::policy::fields()) {
+      out.push_back({{"key", f.key},
+                     {"flag", f.flag},
+                     {"value_name", f.value_name},
+                     {"unit", f.unit},
+                     {"help", f.help},
+                     {"kind", f.kind == pycell::policy::Kind::kLimit   ? "limit"
+                              : f.kind == pycell::policy::Kind::kGrant ? "grant"
+                                                                       : "setting"},
+                     {"repeatable", f.repeatable},
+                     {"default", f.default_text}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  for (const Field& f : pycell::policy::fields()) {
+    std::string flag = f.flag.empty() ? "(JSON only)" : std::string(f.flag);
+    if (!f.value_name.empty()) flag += " " + std::string(f.value_name);
+    std::printf("%-44s %-30s default %s\n    %.*s\n", flag.c_str(),
+                f.key.empty() ? "(CLI only)" : std::string(f.key).c_str(), f.default_text.c_str(),
+                static_cast<int>(f.help.size()), f.help.data());
+  }
+  return 0;
 }
 
 }  // namespace
@@ -105,88 +111,154 @@ int main(int argc, char** argv) {
   CLI::App app{
       "pycell: run untrusted Python in a WebAssembly cell.\n"
       "The guest sees a read-only standard library and a private, empty /tmp: no host\n"
-      "files, no network, no host environment, no subprocesses.",
+      "files, no network, no host environment, no subprocesses, unless options grant them.",
       "pycell"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand
   app.set_version_flag("--version", std::string("pycell ") + kVersion + " (CPython " +
                                         pycell::Engine::python_version() + ")");
-  Common common;
-  app.add_option("--stdlib", common.stdlib, "Stdlib image (default: beside the executable)");
-  app.add_option("--image", common.extra_images,
-                 "Extra read-only image overlaid on the stdlib (repeatable), e.g. pycell-stdlib-tests.tar");
-  app.add_option("--env", common.env, "NAME=VALUE visible to the guest (repeatable); nothing else is passed");
-  app.add_option("--memory-mb", common.memory_mb, "Guest memory cap in MiB (default 512)");
-  app.add_option("--timeout-ms", common.limits.timeout_ms,
-                 "Wall-clock limit per run in ms; 0 = none (default 30000)");
-  app.add_option("--fuel", common.limits.fuel, "CPU budget in fuel units (~1 per bytecode); 0 = unlimited");
-  app.footer(
-      "Exit status: 0 success; 1 uncaught Python exception (traceback on stderr);\n"
-      "n for sys.exit(n); 2 usage error; 124 time limit; 125 pycell error, guest trap\n"
-      "or other limit.");
+  pycell::EngineConfig engine;
+  app.add_option("--stdlib", engine.stdlib_image, "Stdlib image (default: beside the executable)")
+      ->group("Engine");
+  app.add_option("--image", engine.extra_images,
+                 "Extra read-only image overlaid on the stdlib (repeatable), e.g. pycell-stdlib-tests.tar")
+      ->allow_extra_args(false)
+      ->group("Engine");
+  PolicyFlags policy_flags(app);
+  app.footer(std::string(
+                 "Options before or after the subcommand apply to the session. Sizes (BYTES) take K, M, G\n"
+                 "suffixes (binary: 64M = 64 MiB). 'pycell limits' lists every limit and grant.\n"
+                 "Examples:\n"
+                 "  pycell exec -c 'print(sum(range(100)))'\n"
+                 "  pycell --timeout-ms 2000 --memory-bytes 64M run script.py arg1\n"
+                 "  pycell --mount ./data:/data:ro --env MODE=test repl\n"
+                 "  pycell --allow-host api.github.com exec -c 'import urllib.request as u; "
+                 "print(u.urlopen(\"https://api.github.com\").status)'\n") +
+             kExitStatusHelp);
 
+  // exec
   std::string code, input;
-  auto* exec = app.add_subcommand("exec", "Run code given with -c, or read from stdin with '-'");
+  bool exec_json = false;
+  auto* exec = app.add_subcommand("exec", "Run code given with -c, from a FILE, or from stdin with '-'");
   auto* code_opt = exec->add_option("-c,--code", code, "Python source to run");
-  exec->add_option("input", input, "'-' to read the source from standard input");
-  exec->footer("Examples:\n  pycell exec -c 'print(sum(range(100)))'\n  echo 'print(1)' | pycell exec -");
+  exec->add_option("input", input, "FILE to run, or '-' to read the source from standard input");
+  exec->add_flag("--json", exec_json, "Print the whole result (output, value, error, exit reason...) as one JSON object");
+  exec->footer(std::string("Like python -c: runs as a program in a fresh session, then exits.\n"
+                           "Examples:\n"
+                           "  pycell exec -c 'print(sum(range(100)))'\n"
+                           "  echo 'print(1)' | pycell exec -\n"
+                           "  pycell exec --json -c '6 * 7'          # value_repr is \"42\"\n") +
+               kExitStatusHelp);
 
+  // run
+  bool run_json = false;
   auto* run = app.add_subcommand("run", "Run a Python file FILE [ARGS...]; the host reads it and passes it in");
-  run->footer(
-      "Usage: pycell [OPTIONS] run [OPTIONS] FILE [ARGS...]\n"
-      "FILE is read by the host (it is not mounted); ARGS become sys.argv[1:].\n"
-      "Example:\n  pycell run script.py --flag value");
+  run->add_flag("--json", run_json, "Print the whole result as one JSON object instead of streaming output");
+  run->footer(std::string("Usage: pycell [OPTIONS] run [--json] FILE [ARGS...]\n"
+                          "FILE is read by the host (it is not mounted); ARGS become sys.argv[1:].\n"
+                          "Examples:\n"
+                          "  pycell run script.py --flag value\n"
+                          "  pycell --fuel 100000000 run --json script.py\n") +
+              kExitStatusHelp);
 
-  std::vector<std::string> value_options;
-  for (const CLI::Option* o : app.get_options()) {
-    if (o->get_type_size() != 0) {
-      for (const auto& n : o->get_lnames()) value_options.push_back("--" + n);
-      for (const auto& n : o->get_snames()) value_options.push_back("-" + n);
-    }
-  }
-  const int file_at = find_run_file(argc, argv, value_options);
+  // repl
+  auto* repl = app.add_subcommand("repl", "Interactive Python in one persistent session");
+  repl->footer(
+      "Like Python's REPL: shows the value of expressions, '... ' continues an incomplete\n"
+      "statement (end a block with an empty line), Ctrl-C cancels the running input (the\n"
+      "session keeps everything before it) or clears the line, Ctrl-D exits. History is\n"
+      "kept in ~/.pycell_history. With stdin not a terminal there are no prompts, blank lines\n"
+      "do not end a block and the next unindented statement does, so a file can be piped in.\n"
+      "Examples:\n"
+      "  pycell repl\n"
+      "  pycell --mount ./data:/data repl\n"
+      "  printf 'x = 6\\nx * 7\\n' | pycell repl      # prints 42");
+
+  // limits, config
+  bool limits_json = false, limits_markdown = false, limits_schema = false;
+  auto* limits = app.add_subcommand("limits", "List every limit and grant: flag, JSON key, default, meaning");
+  auto* lj = limits->add_flag("--json", limits_json, "As a JSON array");
+  auto* lm = limits->add_flag("--markdown", limits_markdown, "As the Markdown table in docs/cli.md");
+  auto* ls = limits->add_flag("--json-schema", limits_schema, "JSON Schema of the session config the servers accept");
+  lj->excludes(lm)->excludes(ls);
+  lm->excludes(ls);
+  limits->footer(
+      "Examples:\n"
+      "  pycell limits\n"
+      "  pycell limits --markdown > table.md");
+  auto* config = app.add_subcommand("config", "Print the session config the options give, as JSON");
+  config->footer(
+      "Shows what a command line grants before running anything (secret header values are\n"
+      "redacted). The servers accept the same JSON.\n"
+      "Examples:\n"
+      "  pycell --mount ./src:/src:pkg --allow-host pypi.org config");
+
+  ServerCommands servers(app);
+
+  const int file_at = find_run_file(argc, argv, value_option_names(app));
   const std::vector<std::string> run_tail(argv + file_at, argv + argc);
   try {
     app.parse(file_at, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
+    const int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }
 
+  if (*limits) return print_limits(limits_json, limits_markdown, limits_schema);
+  pycell::SessionConfig session;
+  if (auto r = policy_flags.apply(session); !r) {
+    std::fprintf(stderr, "pycell: %s\nRun with --help for more information.\n", r.error().message().c_str());
+    return kExitUsage;
+  }
+  if (*config) {
+    std::cout << pycell::policy::to_json(session).dump(2) << "\n";
+    return 0;
+  }
+  if (*repl) {
+    const std::string banner = std::string("pycell ") + kVersion + " (CPython " + pycell::Engine::python_version() +
+                               ") in a sandbox: stdlib only, nothing of the host unless granted.\n"
+                               "Ctrl-C interrupts, Ctrl-D exits.";
+    return run_repl(std::move(engine), std::move(session), banner);
+  }
+  if (servers.chosen()) return servers.run(std::move(engine), std::move(session));
+
   pycell::ExecOptions options;
   options.mode = pycell::ExecOptions::Mode::kScript;
+  std::string file;
+  std::vector<std::string> script_args;
+  bool json = run_json;
   if (*exec) {
+    json = exec_json;
     const bool from_stdin = input == "-";
-    if (!input.empty() && !from_stdin) {
-      std::fprintf(stderr, "pycell exec: unexpected '%s' (to run a file: pycell run FILE)\n", input.c_str());
-      return kExitUsage;
-    }
-    if (from_stdin == (code_opt->count() > 0)) {
-      std::fprintf(stderr, "pycell exec: give exactly one of -c CODE or -\n");
+    if (input.empty() == (code_opt->count() == 0)) {
+      std::fprintf(stderr, "pycell exec: give exactly one of -c CODE, FILE or - (see pycell exec --help)\n");
       return kExitUsage;
     }
     if (from_stdin) {
       if (!read_all(std::cin, code)) return fail("reading standard input failed");
       options.filename = "<stdin>";
       options.argv = {"-"};
-    } else {
+    } else if (code_opt->count() > 0) {
       options.filename = "<string>";
       options.argv = {"-c"};
+    } else {
+      file = input;
     }
-    return run_code(common, code, std::move(options));
+  } else {
+    if (run_tail.empty()) {
+      std::fprintf(stderr, "pycell run: missing FILE (see pycell run --help)\n");
+      return kExitUsage;
+    }
+    file = run_tail.front();
+    script_args.assign(run_tail.begin() + 1, run_tail.end());
   }
-  if (run_tail.empty()) {
-    std::fprintf(stderr, "pycell run: missing FILE (see pycell run --help)\n");
-    return kExitUsage;
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fail("cannot open " + file);
+    if (!read_all(in, code)) return fail("reading " + file + " failed");
+    options.filename = file;
+    options.argv = {file};
+    options.argv.insert(options.argv.end(), script_args.begin(), script_args.end());
   }
-  const std::string& file = run_tail.front();
-  const std::vector<std::string> script_args(run_tail.begin() + 1, run_tail.end());
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return fail("cannot open " + file);
-  std::string source;
-  if (!read_all(in, source)) return fail("reading " + file + " failed");
-  options.filename = file;
-  options.argv = {file};
-  options.argv.insert(options.argv.end(), script_args.begin(), script_args.end());
-  return run_code(common, source, std::move(options));
+  return run_program(std::move(engine), std::move(session), code, std::move(options), json);
 }

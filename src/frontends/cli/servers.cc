@@ -1,0 +1,68 @@
+// mcp and serve (see servers.h).
+#include "servers.h"
+
+#include "options.h"
+#include "run.h"
+
+namespace pycell::cli {
+
+ServerCommands::ServerCommands(CLI::App& app) {
+  mcp_ = app.add_subcommand("mcp", "Serve MCP over stdin/stdout (for agents: Claude Desktop, IDEs, ...)");
+  serve_ = app.add_subcommand("serve", "Serve the HTTP API (/v1), MCP over streamable HTTP (/mcp) and /openapi.json");
+  server::ServerConfig& c = config_;
+  for (CLI::App* sub : {mcp_, serve_}) {
+    sub->add_option("--max-sessions", c.max_sessions, "Live sessions at once; past it creating one is refused (429)")
+        ->capture_default_str();
+    sub->add_option("--session-idle-ms", c.session_idle_ms, "Sessions unused this long are closed")
+        ->capture_default_str();
+    sub->add_option("--max-body-bytes", c.max_body_bytes, "Largest request (HTTP body, stdio line) accepted (413)")
+        ->capture_default_str();
+    sub->add_option("--max-stateless-execs", c.max_stateless_execs,
+                    "Executions without a session running at once; past it 503")
+        ->capture_default_str();
+  }
+  serve_->add_option("--host", c.host, "Address to bind; anything but loopback needs --bearer-token")
+      ->capture_default_str();
+  serve_->add_option("--port", c.port, "TCP port")->capture_default_str();
+  serve_->add_option("--bearer-token", token_,
+                     "Require 'Authorization: Bearer TOKEN'; @VAR reads it from host variable VAR (keeps it out of argv)")
+      ->type_name("TOKEN|@VAR");
+  serve_->add_option("--allowed-origin", c.allowed_origins,
+                     "Browser Origin allowed besides loopback ones (repeatable); others get 403")
+      ->allow_extra_args(false);
+  serve_->add_option("--accept-host", c.allowed_hosts,
+                     "Host header value accepted (repeatable); default: loopback names when bound to loopback")
+      ->allow_extra_args(false);
+  serve_->add_option("--threads", c.http_threads, "HTTP worker threads")->capture_default_str();
+  serve_->add_option("--max-mcp-clients", c.max_mcp_clients, "MCP client sessions kept at once")
+      ->capture_default_str();
+  serve_->add_option("--max-snapshots", c.max_snapshots, "Snapshots kept at once")->capture_default_str();
+  mcp_->footer(
+      "Sessions get the limits and grants of the global options; a client may lower limits, never\n"
+      "raise them or add grants.\n"
+      "Examples:\n"
+      "  pycell mcp\n"
+      "  pycell --timeout-ms 10000 --memory-bytes 256M mcp\n"
+      "  claude mcp add pycell -- pycell mcp     # register with an MCP client");
+  serve_->footer(
+      "Loopback only by default; Origin and Host headers are checked against DNS rebinding.\n"
+      "Examples:\n"
+      "  pycell serve --port 8765\n"
+      "  curl -s localhost:8765/v1/exec -d '{\"code\": \"1 + 1\"}'\n"
+      "  PYCELL_TOKEN=s3cret pycell serve --host 0.0.0.0 --bearer-token @PYCELL_TOKEN");
+}
+
+int ServerCommands::run(EngineConfig engine, SessionConfig session) {
+  config_.engine = std::move(engine);
+  config_.session = std::move(session);
+  if (token_.starts_with("@")) {
+    auto v = ambient_env(std::string_view(token_).substr(1));
+    if (!v || v->empty()) return fail("--bearer-token: '" + token_.substr(1) + "' is not set in the host environment");
+    config_.bearer_token = std::move(*v);
+  } else {
+    config_.bearer_token = token_;
+  }
+  return mcp_->parsed() ? server::run_mcp_stdio(config_) : server::run_http(config_);
+}
+
+}  // namespace pycell::cli

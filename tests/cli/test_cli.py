@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+"""Tests of the pycell command line: flags -> session config, --json, repl, exit codes, help, docs.
+
+Usage: test_cli.py --pycell PATH [unittest options]
+       test_cli.py --pycell PATH --update-docs   # rewrite the table in docs/cli.md
+"""
+
+import json
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DOCS = os.path.join(ROOT, "docs", "cli.md")
+LIMITS_H = os.path.join(ROOT, "include", "pycell", "limits.h")
+TABLE_BEGIN = "<!-- pycell limits --markdown: begin -->\n"
+TABLE_END = "<!-- pycell limits --markdown: end -->\n"
+# Generous: a loaded 2-core box may be compiling. A hang is still reported.
+TIMEOUT_S = 120
+PYCELL = None
+
+
+def pycell(*args, stdin=None, env=None, check_status=None):
+    """Runs pycell; returns (status, stdout, stderr) as text."""
+    proc = subprocess.run([PYCELL, *args], input=stdin, capture_output=True, text=True,
+                          env=env if env is not None else os.environ.copy(), timeout=TIMEOUT_S,
+                          stdin=None if stdin is not None else subprocess.DEVNULL)
+    if check_status is not None and proc.returncode != check_status:
+        raise AssertionError("pycell %s: status %d, wanted %d\nstdout: %s\nstderr: %s" % (
+            " ".join(args), proc.returncode, check_status, proc.stdout, proc.stderr))
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def config(*flags):
+    status, out, err = pycell(*flags, "config", check_status=0)
+    return json.loads(out)
+
+
+def fields():
+    status, out, err = pycell("limits", "--json", check_status=0)
+    return json.loads(out)
+
+
+def limits_fields_in_header():
+    """Names of the fields of struct Limits, read from the public header."""
+    with open(LIMITS_H, encoding="utf-8") as f:
+        text = f.read()
+    body = text[text.index("struct Limits {"):text.index("};", text.index("struct Limits {"))]
+    return set(re.findall(r"^\s*(?:uint\d+_t|int\d+_t|bool|size_t|double)\s+(\w+)\s*=", body, re.M))
+
+
+def docs_table():
+    with open(DOCS, encoding="utf-8") as f:
+        text = f.read()
+    start = text.index(TABLE_BEGIN) + len(TABLE_BEGIN)
+    return text, start, text.index(TABLE_END, start)
+
+
+class Flags(unittest.TestCase):
+    """Every knob of the schema reaches the session config through its flag."""
+
+    def test_every_limits_field_has_a_flag_that_sets_it(self):
+        in_header = limits_fields_in_header()
+        self.assertGreaterEqual(len(in_header), 10)
+        table = {f["key"][len("limits."):]: f for f in fields() if f["key"].startswith("limits.")}
+        self.assertEqual(set(table), in_header, "limits.h and the schema disagree")
+        defaults = config()["limits"]
+        for name, f in sorted(table.items()):
+            self.assertTrue(f["flag"].startswith("--"), name)
+            value, expected = ("3M", 3 << 20) if f["value_name"] == "BYTES" else ("12345", 12345)
+            self.assertNotEqual(defaults[name], expected, name)
+            got = config(f["flag"], value)["limits"]
+            self.assertEqual(got[name], expected, "%s %s" % (f["flag"], value))
+            # ... and nothing else.
+            self.assertEqual({k: v for k, v in got.items() if k != name},
+                             {k: v for k, v in defaults.items() if k != name}, f["flag"])
+
+    def test_every_json_field_but_host_functions_has_a_flag(self):
+        json_only = {f["key"] for f in fields() if not f["flag"]}
+        self.assertEqual(json_only, {"functions_as_globals", "protect_functions"})
+
+    def test_legacy_memory_mb(self):
+        self.assertEqual(config("--memory-mb", "64")["limits"]["memory_bytes"], 64 << 20)
+
+    def test_defaults_grant_nothing(self):
+        c = config()
+        self.assertEqual(c["env"], {})
+        self.assertEqual(c["mounts"], [])
+        self.assertIsNone(c["http"])
+        self.assertFalse(c["determinism"]["enabled"])
+
+    def test_grants(self):
+        env = dict(os.environ, PYCELL_TEST_TOKEN="Bearer t0k3n", PYCELL_TEST_PASS="passed")
+        status, out, err = pycell(
+            "--env", "A=1", "--env", "B=x=y", "--pass-env", "PYCELL_TEST_PASS",
+            "--mount", "/srv/a:b:/data", "--mount", "/srv/rw:/rw:rw", "--mount", "/srv/p:/pkgs:pkg",
+            "--allow-host", "api.example.com", "--allow-host", "*.example.org", "--allow-cidr", "10.0.0.0/8",
+            "--secret-header", "api.example.com:Authorization:@PYCELL_TEST_TOKEN",
+            "--http-timeout-ms", "500", "--deterministic", "--seed", "7", "config", env=env)
+        self.assertEqual(status, 0, err)
+        c = json.loads(out)
+        self.assertEqual(c["env"], {"A": "1", "B": "x=y", "PYCELL_TEST_PASS": "passed"})
+        self.assertEqual(c["mounts"], [
+            {"host_path": "/srv/a:b", "guest_path": "/data", "access": "ro", "package_path": False},
+            {"host_path": "/srv/rw", "guest_path": "/rw", "access": "rw", "package_path": False},
+            {"host_path": "/srv/p", "guest_path": "/pkgs", "access": "ro", "package_path": True}])
+        self.assertEqual(c["http"]["allow_hosts"], ["api.example.com", "*.example.org"])
+        self.assertEqual(c["http"]["allow_cidrs"], ["10.0.0.0/8"])
+        self.assertEqual(c["http"]["secret_headers"],
+                         [{"host": "api.example.com", "name": "Authorization", "value": "<redacted>"}])
+        self.assertNotIn("t0k3n", out)
+        self.assertEqual(c["http"]["timeout_ms"], 500)
+        self.assertEqual(c["determinism"]["enabled"], True)
+        self.assertEqual(c["determinism"]["seed"], 7)
+
+    def test_bad_values_are_usage_errors_naming_the_flag(self):
+        cases = [
+            (["--memory-bytes", "lots"], "--memory-bytes"),
+            (["--tmp-depth", "4294967296"], "--tmp-depth"),
+            (["--env", "NOEQUALS"], "--env"),
+            (["--mount", "/only-host"], "--mount"),
+            (["--secret-header", "host-only"], "--secret-header"),
+            (["--secret-header", "h:X-Key:@PYCELL_TEST_UNSET_VAR"], "PYCELL_TEST_UNSET_VAR"),
+            (["--pass-env", "PYCELL_TEST_UNSET_VAR"], "PYCELL_TEST_UNSET_VAR"),
+            (["--seed", "3"], "--deterministic"),
+        ]
+        env = {k: v for k, v in os.environ.items() if k != "PYCELL_TEST_UNSET_VAR"}
+        for args, needle in cases:
+            status, out, err = pycell(*args, "exec", "-c", "print('ran')", env=env)
+            self.assertEqual(status, 2, args)
+            self.assertIn(needle, err, args)
+            self.assertNotIn("ran", out, args)
+
+    def test_unknown_flag_is_a_usage_error(self):
+        status, out, err = pycell("--no-such-flag", "exec", "-c", "print(1)")
+        self.assertEqual(status, 2)
+        self.assertIn("--no-such-flag", err)
+        status, out, err = pycell("exec", "--jsn", "-c", "print(1)")
+        self.assertEqual(status, 2)
+        self.assertIn("--jsn", err)
+
+    def test_options_after_the_subcommand(self):
+        status, out, err = pycell("exec", "--env", "A=after", "-c", "import os; print(os.environ['A'])")
+        self.assertEqual((status, out), (0, "after\n"), err)
+
+
+class HostEnvironment(unittest.TestCase):
+    """Nothing of the host environment reaches the guest unless passed."""
+
+    CODE = "import os; print(sorted(os.environ.items()))"
+
+    def test_host_environment_is_not_passed(self):
+        env = dict(os.environ, PYCELL_TEST_SECRET="hunter2")
+        status, out, err = pycell("exec", "-c", self.CODE, env=env)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out, "[]\n")
+        status, out, err = pycell("repl", stdin="import os\nos.environ.get('PYCELL_TEST_SECRET')\n"
+                                                "sorted(os.environ)\n", env=env)
+        self.assertEqual((status, out), (0, "[]\n"), err)
+
+    def test_only_listed_variables_are_passed(self):
+        env = dict(os.environ, PYCELL_TEST_SECRET="hunter2", PYCELL_TEST_PASS="yes")
+        status, out, err = pycell("--env", "A=1", "--pass-env", "PYCELL_TEST_PASS", "exec", "-c", self.CODE,
+                                  env=env)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out, "[('A', '1'), ('PYCELL_TEST_PASS', 'yes')]\n")
+
+
+class Json(unittest.TestCase):
+    KEYS = {"stdout", "stderr", "stdout_truncated", "stderr_truncated", "value_repr", "value_json", "error",
+            "exit_reason", "exit_code", "trap", "wall_time_ms", "fuel_used", "rolled_back", "peak_memory"}
+
+    def run_json(self, *args, stdin=None, status=0):
+        code, out, err = pycell(*args, stdin=stdin)
+        self.assertEqual(code, status, err)
+        self.assertEqual(out.count("\n"), 1, "one line of JSON: %r" % out)
+        result = json.loads(out)
+        self.assertEqual(set(result), self.KEYS)
+        return result
+
+    def test_ok_with_value(self):
+        r = self.run_json("exec", "--json", "-c", "print('hi')\n{'a': [1, 2]}")
+        self.assertEqual(r["stdout"], "hi\n")
+        self.assertEqual(r["stderr"], "")
+        self.assertEqual(r["value_repr"], "{'a': [1, 2]}")
+        self.assertEqual(r["value_json"], {"a": [1, 2]})
+        self.assertIsNone(r["error"])
+        self.assertEqual((r["exit_reason"], r["exit_code"], r["trap"]), ("ok", 0, "none"))
+        self.assertFalse(r["rolled_back"])
+        self.assertGreater(r["peak_memory"], 0)
+        self.assertIsInstance(r["wall_time_ms"], float)
+
+    def test_exception(self):
+        r = self.run_json("exec", "--json", "-c", "def f():\n    raise ValueError('bad')\nf()", status=1)
+        self.assertEqual((r["exit_reason"], r["exit_code"]), ("exception", 1))
+        self.assertEqual(r["error"]["type"], "ValueError")
+        self.assertEqual(r["error"]["message"], "bad")
+        self.assertEqual(r["error"]["frames"][-1], {"file": "<string>", "line": 2, "function": "f",
+                                                    "source": "raise ValueError('bad')"})
+        self.assertIn("Traceback", r["stderr"])
+
+    def test_exit_and_run(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "s.py")
+            with open(path, "w") as f:
+                f.write("import sys\nprint(sys.argv[1:])\nsys.exit(3)\n")
+            r = self.run_json("run", "--json", path, "a", "--b", status=3)
+        self.assertEqual(r["stdout"], "['a', '--b']\n")
+        self.assertEqual((r["exit_reason"], r["exit_code"]), ("exit", 3))
+
+    def test_limits(self):
+        r = self.run_json("--timeout-ms", "300", "exec", "--json", "-c", "while True: pass", status=124)
+        self.assertEqual(r["exit_reason"], "timeout")
+        r = self.run_json("--fuel", "100000", "exec", "--json", "-c", "while True: pass", status=125)
+        self.assertEqual(r["exit_reason"], "fuel")
+        self.assertGreater(r["fuel_used"], 0)
+        r = self.run_json("--output-bytes", "10", "exec", "--json", "-c", "print('x' * 100)")
+        self.assertTrue(r["stdout_truncated"])
+        r = self.run_json("--memory-bytes", "64M", "exec", "--json", "-c", "b = bytearray(100 << 20)", status=1)
+        self.assertEqual(r["error"]["type"], "MemoryError")
+
+    def test_stdin_code(self):
+        r = self.run_json("exec", "--json", "-", stdin="print(6 * 7)\n")
+        self.assertEqual(r["stdout"], "42\n")
+
+
+class ExitStatus(unittest.TestCase):
+    def test_statuses(self):
+        cases = [
+            (["exec", "-c", "print(1)"], 0),
+            (["exec", "-c", "raise ValueError"], 1),
+            (["exec", "-c", "import sys; sys.exit(7)"], 7),
+            (["exec", "-c", "import sys; sys.exit('message')"], 1),
+            (["exec"], 2),
+            (["exec", "-c", "1", "-"], 2),
+            (["run"], 2),
+            ([], 2),
+            (["--timeout-ms", "300", "exec", "-c", "while True: pass"], 124),
+            (["--fuel", "100000", "exec", "-c", "while True: pass"], 125),
+            (["run", "/nonexistent/script.py"], 125),
+        ]
+        for args, want in cases:
+            status, out, err = pycell(*args)
+            self.assertEqual(status, want, "%s: %s" % (args, err))
+
+    def test_exec_file_and_stdin(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "s.py")
+            with open(path, "w") as f:
+                f.write("import sys\nprint(sys.argv)\n")
+            self.assertEqual(pycell("exec", path, check_status=0)[1], "[%r]\n" % path)
+        self.assertEqual(pycell("exec", "-", stdin="print('in')", check_status=0)[1], "in\n")
+
+
+class Help(unittest.TestCase):
+    def test_every_subcommand_has_examples(self):
+        for sub in ["exec", "run", "repl", "mcp", "serve", "limits", "config"]:
+            status, out, err = pycell(sub, "--help")
+            self.assertEqual(status, 0, sub)
+            self.assertIn("Examples:", out, sub)
+            self.assertIn("pycell ", out.split("Examples:")[1], sub)
+
+    def test_top_level_help_documents_exit_statuses(self):
+        status, out, err = pycell("--help")
+        self.assertEqual(status, 0)
+        for needle in ["Exit status", "124", "125", "Examples:", "--memory-bytes", "--mount", "--allow-host",
+                       "--secret-header", "--pass-env", "--deterministic"]:
+            self.assertIn(needle, out)
+
+    def test_docs_table_is_up_to_date(self):
+        text, start, end = docs_table()
+        status, table, err = pycell("limits", "--markdown", check_status=0)
+        self.assertEqual(text[start:end], table,
+                         "docs/cli.md is stale: run tests/cli/test_cli.py --pycell PATH --update-docs")
+
+    def test_limits_outputs(self):
+        status, out, err = pycell("limits", check_status=0)
+        self.assertIn("--memory-bytes BYTES", out)
+        schema = json.loads(pycell("limits", "--json-schema", check_status=0)[1])
+        self.assertIn("memory_bytes", schema["properties"]["limits"]["properties"])
+
+
+class ReplPiped(unittest.TestCase):
+    """repl with stdin not a terminal: no prompts, one session, values shown."""
+
+    def repl(self, text, *flags, status=0):
+        code, out, err = pycell(*flags, "repl", stdin=text)
+        self.assertEqual(code, status, err)
+        return out, err
+
+    def test_session_persists_and_values_are_shown(self):
+        out, err = self.repl("x = 6\nimport math\nmath.prod([x, 7])\nprint('p')\n'str'\nNone\n")
+        self.assertEqual(out, "42\np\n'str'\n")
+        self.assertEqual(err, "")
+
+    def test_blocks(self):
+        out, err = self.repl("def f(n):\n    return n * 2\n\nf(21)\n")
+        self.assertEqual(out, "42\n")
+        # No blank line: the next unindented statement ends the block.
+        out, err = self.repl("def f(n):\n    return n * 2\nf(4)\nfor i in range(2):\n    print(i)\n")
+        self.assertEqual(out, "8\n0\n1\n")
+        # Blank lines inside a function do not end it; else continues an if.
+        out, err = self.repl("def g():\n    a = 1\n\n    return a + 1\n\nif g() == 3:\n    print('no')\n"
+                             "else:\n    print('yes')\n")
+        self.assertEqual(out, "yes\n")
+        # Decorators, brackets and triple-quoted strings spanning lines.
+        out, err = self.repl("import functools\n@functools.cache\ndef h():\n    return [\n1,\n2]\nh()\n"
+                             "s = '''a\nb'''\ns\n")
+        self.assertEqual(out, "[1, 2]\n'a\\nb'\n")
+
+    def test_errors_do_not_end_the_repl(self):
+        out, err = self.repl("x = 1\n1/0\nprint('after', x)\n1 +* 2\nundefined_name\nx + 1\n")
+        self.assertEqual(out, "after 1\n2\n")
+        self.assertIn("ZeroDivisionError", err)
+        self.assertIn("SyntaxError", err)
+        self.assertIn("NameError", err)
+
+    def test_input_without_final_newline(self):
+        out, err = self.repl("for i in range(2):\n    print(i)")
+        self.assertEqual(out, "0\n1\n")
+
+    def test_sys_exit_ends_the_repl(self):
+        out, err = self.repl("print('a')\nimport sys; sys.exit(5)\nprint('never')\n", status=5)
+        self.assertEqual(out, "a\n")
+
+    def test_limits_apply_per_input_and_state_survives_a_hard_stop(self):
+        out, err = self.repl("x = 41\nwhile True: pass\nx + 1\n", "--fuel", "1000000")
+        self.assertEqual(out, "42\n")
+        self.assertIn("fuel", err)
+        self.assertIn("rolled back", err)
+
+    def test_ctrl_c_ends_a_piped_repl(self):
+        proc = subprocess.Popen([PYCELL, "repl"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            proc.stdin.write("print('ready')\nwhile True: pass\n")
+            proc.stdin.flush()
+            self.assertEqual(proc.stdout.readline(), "ready\n")
+            proc.send_signal(signal.SIGINT)  # while reading, checking or running: all end the same way
+            self.assertEqual(proc.wait(timeout=TIMEOUT_S), 130)
+            self.assertIn("KeyboardInterrupt", proc.stderr.read())
+        finally:
+            proc.kill()
+            proc.communicate()
+
+    def test_empty_input(self):
+        self.assertEqual(self.repl(""), ("", ""))
+
+
+class ReplTerminal(unittest.TestCase):
+    """repl on a terminal (a pty): prompts, continuation, Ctrl-C, Ctrl-D, history."""
+
+    def setUp(self):
+        self.home = tempfile.TemporaryDirectory()
+        env = dict(os.environ, HOME=self.home.name, TERM="dumb")
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(PYCELL, [PYCELL, "repl"], env)
+        self.seen = b""
+
+    def tearDown(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        os.close(self.fd)
+        self.home.cleanup()
+
+    def expect(self, needle):
+        """Reads until `needle` (bytes) appears after what was consumed so far."""
+        deadline = time.monotonic() + TIMEOUT_S
+        while needle not in self.seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.fail("did not see %r in %r" % (needle, self.seen))
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    self.fail("repl ended before %r; output %r" % (needle, self.seen))
+                self.seen += chunk
+        before, self.seen = self.seen.split(needle, 1)
+        return before
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+    def test_interactive_session(self):
+        self.expect(b"Ctrl-D exits")
+        self.expect(b">>> ")
+        self.send("x = 5\n")
+        self.expect(b">>> ")
+        self.send("x + 1\n")
+        self.assertIn(b"6", self.expect(b">>> "))
+        self.send("def f():\n")
+        self.expect(b"... ")
+        self.send("    return 3\n")
+        self.expect(b"... ")
+        self.send("\n")
+        self.expect(b">>> ")
+        self.send("f() * x\n")
+        self.assertIn(b"15", self.expect(b">>> "))
+        # Ctrl-C while code runs cancels it; the session keeps what came before.
+        self.send("while True: pass\n")
+        time.sleep(0.5)  # let it start running (not an assertion on timing)
+        self.send("\x03")
+        self.assertIn(b"KeyboardInterrupt", self.expect(b">>> "))
+        self.send("x\n")
+        self.assertIn(b"5", self.expect(b">>> "))
+        # Ctrl-C at the prompt clears the line.
+        self.send("y = 1")
+        self.send("\x03")
+        self.expect(b"KeyboardInterrupt")
+        self.expect(b">>> ")
+        self.send("1 + 1\n")
+        self.assertIn(b"2", self.expect(b">>> "))
+        # Ctrl-D exits with 0 and writes the history.
+        self.send("\x04")
+        _, status = os.waitpid(self.pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        with open(os.path.join(self.home.name, ".pycell_history"), encoding="utf-8", errors="replace") as f:
+            history = f.read()
+        self.assertIn("f()", history.replace("\\040", " "))
+        self.assertEqual(os.stat(os.path.join(self.home.name, ".pycell_history")).st_mode & 0o077, 0)
+
+
+class Mcp(unittest.TestCase):
+    def test_mcp_answers_initialize(self):
+        request = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                   "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                              "clientInfo": {"name": "test_cli", "version": "0"}}}
+        status, out, err = pycell("mcp", stdin=json.dumps(request) + "\n")
+        self.assertEqual(status, 0, err)
+        response = json.loads(out.splitlines()[0])
+        self.assertEqual(response["id"], 1)
+        self.assertIn("result", response)
+
+
+def update_docs():
+    text, start, end = docs_table()
+    status, table, err = pycell("limits", "--markdown", check_status=0)
+    with open(DOCS, "w", encoding="utf-8") as f:
+        f.write(text[:start] + table + text[end:])
+
+
+def main():
+    global PYCELL
+    argv = sys.argv[1:]
+    if "--pycell" not in argv:
+        sys.exit("usage: test_cli.py --pycell PATH [--update-docs] [unittest args]")
+    i = argv.index("--pycell")
+    PYCELL = os.path.abspath(argv[i + 1])
+    del argv[i:i + 2]
+    if "--update-docs" in argv:
+        update_docs()
+        return
+    unittest.main(argv=[sys.argv[0]] + argv, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
