@@ -8,6 +8,7 @@ here: guest/build-guest.sh returns its cached directory. Environment:
   PYCELL_BUILD_DIR   CMake build directory to create or reuse; keeping it makes a
                      reinstall incremental (default: a directory under build/)
   PYCELL_BUILD_TYPE  CMake build type (default Release)
+  PYCELL_WERROR      ON: compile with -Werror, as the project's own builds do (default OFF)
 """
 import glob
 import os
@@ -39,6 +40,7 @@ class CMakeBuild(build_ext):
         subprocess.run(["cmake", "-S", str(HERE), "-B", str(build_dir), "-G", "Ninja",
                         "-DCMAKE_BUILD_TYPE=" + os.environ.get("PYCELL_BUILD_TYPE", "Release"),
                         "-DPYCELL_GUEST_DIR=" + guest,
+                        "-DPYCELL_WERROR=" + os.environ.get("PYCELL_WERROR", "OFF"),
                         # The interpreter running this build: the module must match its ABI.
                         "-DPYTHON_EXECUTABLE=" + sys.executable],
                        check=True, stdout=subprocess.DEVNULL)
@@ -64,5 +66,5 @@ def setuptools_options():
     return {"build": {"build_base": str(base)}, "egg_info": {"egg_base": str(base)}}
 
 
-setup(ext_modules=[Extension("pycell._pycell", sources=[])], cmdclass={"build_ext": CMakeBuild},
-      options=setuptools_options())
+setup(packages=["pycell"], ext_modules=[Extension("pycell._pycell", sources=[])],
+      cmdclass={"build_ext": CMakeBuild}, options=setuptools_options())

@@ -12,7 +12,7 @@ shift $(($# >= 2 ? 2 : 1))
 # Debian's interpreter, not whatever python3 is first on PATH; its setuptools
 # and wheel come in through --system-site-packages, since PyPI is not reachable.
 [ -x "$work/venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$work/venv"
-PYCELL_BUILD_DIR="$work/cmake" "$work/venv/bin/pip" install --no-build-isolation --no-index --no-deps \
+PYCELL_WERROR=ON PYCELL_BUILD_DIR="$work/cmake" "$work/venv/bin/pip" install --no-build-isolation --no-index --no-deps \
   --disable-pip-version-check -q "$repo/python"
 
 # From the work dir, so `import pycell` finds the installed package, not python/pycell.
