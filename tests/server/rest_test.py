@@ -8,6 +8,8 @@ add --port 0 and their own limits.
 import http.client
 import json
 import os
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -171,6 +173,16 @@ class Rest(unittest.TestCase):
         status, _, b = self.req("POST", f"/v1/sessions/{sid}/exec", {"code": "1"})
         self.assertEqual(status, 404)
         self.assertEqual(error_of(b)[0], "not_found")
+
+    def test_post_without_any_body_headers(self):
+        # curl -X POST sends neither Content-Length nor Transfer-Encoding.
+        with socket.create_connection((self.srv.host, self.srv.port), timeout=30) as s:
+            s.sendall(f"POST /v1/sessions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\n"
+                      "Connection: close\r\n\r\n".encode())
+            reply = b"".join(iter(lambda: s.recv(65536), b""))
+        self.assertTrue(reply.startswith(b"HTTP/1.1 201"), reply[:200])
+        sid = json.loads(reply.split(b"\r\n\r\n", 1)[1])["session_id"]
+        self.assertEqual(self.req("DELETE", "/v1/sessions/" + sid)[0], 200)
 
     def test_snapshot_restore_fork_and_new_session_from_snapshot(self):
         sid = self.new_session()
@@ -388,6 +400,13 @@ class Limits(unittest.TestCase):
                       "idle expiry")
         status, _, b = self.srv.request("POST", f"/v1/sessions/{sid}/exec", {"code": "1"})
         self.assertEqual(status, 404)
+
+    def test_a_second_server_cannot_take_the_same_port(self):
+        second = subprocess.run(SERVER_ARGV + ["--port", str(self.srv.port)], stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(second.returncode, 1)
+        self.assertIn("cannot listen", second.stderr)
+        self.assertEqual(self.srv.request("GET", "/v1/health")[0], 200)
 
     def test_sigterm_stops_a_running_exec_and_exits_cleanly(self):
         srv = Server(SERVER_ARGV, extra=["--timeout-ms", "60000"])

@@ -35,6 +35,9 @@ void route_with_body(httplib::Server& server, const char* method, const std::str
   auto with_reader = [cap, handler](const httplib::Request& req, httplib::Response& res,
                                     const httplib::ContentReader& reader) {
     std::string body;
+    // httplib treats every POST and PUT as having a body; one with neither
+    // header has none (reading it would wait for the client to close).
+    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) return handler(req, res, body);
     uint64_t seen = 0;
     bool complete = reader([&](const char* data, size_t len) {
       seen += len;
@@ -53,18 +56,10 @@ void route_with_body(httplib::Server& server, const char* method, const std::str
     }
     handler(req, res, body);
   };
-  // A request without Content-Length or chunked encoding has no body and is
-  // routed to the plain handler instead.
-  auto without_body = [handler](const httplib::Request& req, httplib::Response& res) {
-    std::string empty;
-    handler(req, res, empty);
-  };
   if (std::string_view(method) == "POST") {
     server.Post(pattern, httplib::Server::HandlerWithContentReader(with_reader));
-    server.Post(pattern, httplib::Server::Handler(without_body));
   } else {
     server.Put(pattern, httplib::Server::HandlerWithContentReader(with_reader));
-    server.Put(pattern, httplib::Server::Handler(without_body));
   }
 }
 

@@ -132,6 +132,12 @@ int run_http(const ServerConfig& config) {
   // Headers and body go out in separate writes; without this, Nagle's
   // algorithm meets the client's delayed ACK and small answers wait ~40 ms.
   server.set_tcp_nodelay(true);
+  // httplib's default also sets SO_REUSEPORT, which lets a second server bind
+  // the same port and silently take half of the connections.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // Bodies are capped by the guard and route_with_body; this only bounds
   // what httplib itself would read for a route it does not know.
   server.set_payload_max_length(config.max_body_bytes + kDrainBytes);
