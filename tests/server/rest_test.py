@@ -361,7 +361,7 @@ class Limits(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = Server(SERVER_ARGV, extra=["--max-stateless", "1", "--idle-ms", "500", "--timeout-ms", "20000"])
+        cls.srv = Server(SERVER_ARGV, extra=["--max-stateless-execs", "1", "--session-idle-ms", "500", "--timeout-ms", "20000"])
 
     @classmethod
     def tearDownClass(cls):

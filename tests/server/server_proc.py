@@ -15,7 +15,7 @@ class Server:
         self.token = token
         args = list(argv) + ["--port", "0"] + list(extra)
         if token:
-            args += ["--token", token]
+            args += ["--bearer-token", token]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.log = []
         deadline = time.monotonic() + 60

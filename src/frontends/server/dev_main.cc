@@ -1,9 +1,10 @@
 // pycell_server_dev: a minimal driver for the servers, for tests and
 // benchmarks until (and besides) `pycell mcp` / `pycell serve`.
 // Usage: pycell_server_dev (mcp|serve) [server options] [session options]
-//   server options: --host H --port N --token T --max-sessions N --idle-ms N
-//                   --max-body-bytes N --max-stateless N --http-threads N
-//                   --allow-origin O --allow-host H --stdlib PATH
+//   server options (named as `pycell mcp/serve` name them): --host H --port N
+//                   --bearer-token T --max-sessions N --session-idle-ms N
+//                   --max-body-bytes N --max-stateless-execs N --threads N
+//                   --allowed-origin O --accept-host H --stdlib PATH
 //   session options: every value flag of the policy table (--timeout-ms,
 //                   --memory-bytes, --fuel, --env, ...), as the CLI takes them.
 #include <cstdio>
@@ -37,21 +38,21 @@ int main(int argc, char** argv) {
       cfg.port = static_cast<uint16_t>(num());
     else if (flag == "--host")
       cfg.host = value;
-    else if (flag == "--token")
+    else if (flag == "--bearer-token")
       cfg.bearer_token = value;
     else if (flag == "--max-sessions")
       cfg.max_sessions = num();
-    else if (flag == "--idle-ms")
+    else if (flag == "--session-idle-ms")
       cfg.session_idle_ms = num();
     else if (flag == "--max-body-bytes")
       cfg.max_body_bytes = num();
-    else if (flag == "--max-stateless")
+    else if (flag == "--max-stateless-execs")
       cfg.max_stateless_execs = num();
-    else if (flag == "--http-threads")
+    else if (flag == "--threads")
       cfg.http_threads = num();
-    else if (flag == "--allow-origin")
+    else if (flag == "--allowed-origin")
       cfg.allowed_origins.push_back(value);
-    else if (flag == "--allow-host")
+    else if (flag == "--accept-host")
       cfg.allowed_hosts.push_back(value);
     else if (flag == "--stdlib")
       cfg.engine.stdlib_image = value;
