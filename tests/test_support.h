@@ -47,4 +47,16 @@ inline ExecResult run_fresh(const std::string& code, SessionConfig config = {}) 
   return std::move(*r);
 }
 
+/// Runs `code` as a cell in `s`: its stdout, or "Type: message" of the
+/// exception it raised.
+inline std::string outcome(Session& s, const std::string& code) {
+  auto r = s.exec(code);
+  if (!r) {
+    ADD_FAILURE() << "exec: " << r.error().message();
+    return {};
+  }
+  if (r->error) return r->error->type + ": " + r->error->message;
+  return r->stdout_text;
+}
+
 }  // namespace pycell::testing

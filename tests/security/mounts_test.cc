@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "host_dir_support.h"
 #include "test_support.h"
 
 namespace pycell {
@@ -26,29 +27,10 @@ namespace fs = std::filesystem;
 using testing::new_session;
 using testing::run_fresh;
 
-/// A host directory tree for one test, removed with everything in it.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/pycell-mounts-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-void put(const fs::path& p, const std::string& data) { std::ofstream(p, std::ios::binary) << data; }
-std::string get(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-std::vector<std::string> host_names(const fs::path& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using testing::get;
+using testing::host_names;
+using testing::put;
+using testing::TempDir;
 
 std::string marker() {
   std::random_device rd;

@@ -14,6 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::new_session;
+using testing::outcome;
 
 /// A loopback HTTP server recording the requests it gets.
 class Server {
@@ -75,37 +76,28 @@ SessionConfig allow_loopback() {
   return c;
 }
 
-/// Runs `code`; returns stdout, or "Type: message" of the exception it raised.
-std::string run(Session& s, const std::string& code) {
-  auto r = s.exec(code);
-  EXPECT_TRUE(r.has_value());
-  if (!r) return {};
-  if (r->error) return r->error->type + ": " + r->error->message;
-  return r->stdout_text;
-}
-
 TEST(Network, NoGrantMeansNoNetwork) {
   Server server;
   Session s = new_session();
-  EXPECT_EQ(run(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/hello") + "')"),
+  EXPECT_EQ(outcome(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/hello") + "')"),
             "PermissionError: network access is not granted to this session");
-  EXPECT_EQ(run(s, "import urllib.request\nurllib.request.urlopen('" + server.url("/hello") + "', timeout=5)"),
+  EXPECT_EQ(outcome(s, "import urllib.request\nurllib.request.urlopen('" + server.url("/hello") + "', timeout=5)"),
             "urllib.error.URLError: <urlopen error [Errno 58] no network in this sandbox (HTTP goes through "
             "pycell_http when the host grants it)>");
-  EXPECT_EQ(run(s, "import socket\nsocket.gethostbyname('example.com')"),
+  EXPECT_EQ(outcome(s, "import socket\nsocket.gethostbyname('example.com')"),
             "OSError: [Errno 58] no network in this sandbox (HTTP goes through pycell_http when the host grants it)");
 }
 
 TEST(Network, AllowedRequestsGoThroughTheHost) {
   Server server;
   Session s = new_session(allow_loopback());
-  EXPECT_EQ(run(s, "import pycell_http\nr = pycell_http.request('GET', '" + server.url("/hello") +
+  EXPECT_EQ(outcome(s, "import pycell_http\nr = pycell_http.request('GET', '" + server.url("/hello") +
                        "')\nprint(r.status, r.text, r.header('x-kind'))"),
             "200 hello from the host side greeting\n");
-  EXPECT_EQ(run(s, "r = pycell_http.request('POST', '" + server.url("/echo") +
+  EXPECT_EQ(outcome(s, "r = pycell_http.request('POST', '" + server.url("/echo") +
                        "', body=bytes(range(256)))\nprint(r.body == bytes(range(256)))"),
             "True\n");
-  EXPECT_EQ(run(s, "import urllib.request\nwith urllib.request.urlopen('" + server.url("/hello") +
+  EXPECT_EQ(outcome(s, "import urllib.request\nwith urllib.request.urlopen('" + server.url("/hello") +
                        "') as f:\n    print(f.status, f.read().decode(), f.headers['X-Kind'])"),
             "200 hello from the host side greeting\n");
 }
@@ -115,9 +107,9 @@ TEST(Network, LoopbackIsRefusedUnlessAllowed) {
   SessionConfig c = allow_loopback();
   c.http->allow_cidrs.clear();
   Session s = new_session(c);
-  EXPECT_EQ(run(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/hello") + "')"),
+  EXPECT_EQ(outcome(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/hello") + "')"),
             "PermissionError: address 127.0.0.1 of host '127.0.0.1' is loopback and not allowed");
-  EXPECT_EQ(run(s, "import urllib.request\nurllib.request.urlopen('" + server.url("/hello") + "')"),
+  EXPECT_EQ(outcome(s, "import urllib.request\nurllib.request.urlopen('" + server.url("/hello") + "')"),
             "urllib.error.URLError: <urlopen error address 127.0.0.1 of host '127.0.0.1' is loopback and not "
             "allowed>");
 }
@@ -125,12 +117,12 @@ TEST(Network, LoopbackIsRefusedUnlessAllowed) {
 TEST(Network, HostsOutsideTheAllowlistAreRefused) {
   Server server;
   Session s = new_session(allow_loopback());
-  EXPECT_EQ(run(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/hello", "localhost") + "')"),
+  EXPECT_EQ(outcome(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/hello", "localhost") + "')"),
             "PermissionError: host 'localhost' is not in the allowlist");
   // A redirect is checked like a first request: to the cloud metadata address.
-  EXPECT_EQ(run(s, "pycell_http.request('GET', '" + server.url("/to-metadata") + "')"),
+  EXPECT_EQ(outcome(s, "pycell_http.request('GET', '" + server.url("/to-metadata") + "')"),
             "PermissionError: host '169.254.169.254' is not in the allowlist");
-  EXPECT_EQ(run(s, "pycell_http.request('GET', 'file:///etc/passwd')"),
+  EXPECT_EQ(outcome(s, "pycell_http.request('GET', 'file:///etc/passwd')"),
             "ValueError: unsupported URL scheme 'file' (only http and https)");
 }
 
@@ -139,7 +131,7 @@ TEST(Network, SecretHeadersReachTheServerButNotTheGuest) {
   SessionConfig c = allow_loopback();
   c.http->secret_headers.push_back({"127.0.0.1", "X-Api-Key", "s3cret"});
   Session s = new_session(c);
-  EXPECT_EQ(run(s, "import pycell_http\nr = pycell_http.request('GET', '" + server.url("/key") +
+  EXPECT_EQ(outcome(s, "import pycell_http\nr = pycell_http.request('GET', '" + server.url("/key") +
                        "', headers={'X-Api-Key': 'guess'})\nprint(r.text, 's3cret' in repr(r.headers))"),
             "authorized False\n");
   EXPECT_EQ(server.last_key(), "s3cret");  // the guest's own value was dropped
@@ -151,9 +143,9 @@ TEST(Network, TimeAndSizeAreCapped) {
   c.http->timeout_ms = 200;
   c.http->max_response_bytes = 100'000;
   Session s = new_session(c);
-  EXPECT_EQ(run(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/slow") + "')"),
+  EXPECT_EQ(outcome(s, "import pycell_http\npycell_http.request('GET', '" + server.url("/slow") + "')"),
             "TimeoutError: request timed out after 200 ms");
-  const std::string big = run(s, "pycell_http.request('GET', '" + server.url("/big") + "')");
+  const std::string big = outcome(s, "pycell_http.request('GET', '" + server.url("/big") + "')");
   EXPECT_EQ(big.rfind("ConnectionError: ", 0), 0u) << big;
   EXPECT_NE(big.find("100000"), std::string::npos) << big;
 }

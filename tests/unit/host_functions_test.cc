@@ -13,6 +13,7 @@ namespace {
 
 using nlohmann::json;
 using testing::new_session;
+using testing::outcome;
 
 HostFunction add_function() {
   HostFunction f;
@@ -42,63 +43,46 @@ SessionConfig with(std::vector<HostFunction> functions) {
   return c;
 }
 
-/// Runs `code` as a cell and returns stdout, failing the test on anything but ok.
-std::string out(Session& s, const std::string& code) {
-  auto r = s.exec(code);
-  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message());
-  if (!r) return {};
-  EXPECT_EQ(r->exit_reason, ExitReason::kOk) << r->stderr_text;
-  return r->stdout_text;
-}
-
-/// Runs `code` and returns "Type: message" of the exception it raised.
-std::string raised(Session& s, const std::string& code) {
-  auto r = s.exec(code);
-  EXPECT_TRUE(r.has_value());
-  if (!r || !r->error) return "no exception";
-  return r->error->type + ": " + r->error->message;
-}
-
 TEST(HostFunctions, CallReturnsResult) {
   Session s = new_session(with({add_function()}));
-  EXPECT_EQ(out(s, "import pycell_host\nprint(pycell_host.add(2, 3), pycell_host.add(a=40, b=2))"), "5 42\n");
+  EXPECT_EQ(outcome(s, "import pycell_host\nprint(pycell_host.add(2, 3), pycell_host.add(a=40, b=2))"), "5 42\n");
 }
 
 TEST(HostFunctions, SignatureAndDocstringComeFromSchema) {
   Session s = new_session(with({add_function()}));
-  EXPECT_EQ(out(s, "import inspect, pycell_host\nprint(inspect.signature(pycell_host.add))"),
+  EXPECT_EQ(outcome(s, "import inspect, pycell_host\nprint(inspect.signature(pycell_host.add))"),
             "(a: int, b: int, note: str = None)\n");
-  EXPECT_EQ(out(s, "print(pycell_host.add.__doc__)"),
+  EXPECT_EQ(outcome(s, "print(pycell_host.add.__doc__)"),
             "Adds two integers.\n\nArgs:\n    a (int): first\n    b (int):\n    note (str):\n");
-  EXPECT_EQ(out(s, "from pycell_host import add\nprint(add.__name__, add.__module__)"), "add pycell_host\n");
+  EXPECT_EQ(outcome(s, "from pycell_host import add\nprint(add.__name__, add.__module__)"), "add pycell_host\n");
 }
 
 TEST(HostFunctions, JsonValuesRoundTrip) {
   Session s = new_session(with({echo_function()}));
-  EXPECT_EQ(out(s, "import pycell_host\nprint(pycell_host.echo({'a': [1, 2.5, None, True, 'é']}))"),
+  EXPECT_EQ(outcome(s, "import pycell_host\nprint(pycell_host.echo({'a': [1, 2.5, None, True, 'é']}))"),
             "{'a': [1, 2.5, None, True, 'é']}\n");
 }
 
 TEST(HostFunctions, WrongArgumentsAreTypeErrors) {
   Session s = new_session(with({add_function()}));
-  EXPECT_EQ(raised(s, "import pycell_host\npycell_host.add(1)"), "TypeError: missing a required argument: 'b'");
-  EXPECT_EQ(raised(s, "pycell_host.add(1, 2, c=3)"), "TypeError: got an unexpected keyword argument 'c'");
-  EXPECT_EQ(raised(s, "pycell_host.add('1', 2)"), "TypeError: add() argument 'a' must be int, not str");
+  EXPECT_EQ(outcome(s, "import pycell_host\npycell_host.add(1)"), "TypeError: missing a required argument: 'b'");
+  EXPECT_EQ(outcome(s, "pycell_host.add(1, 2, c=3)"), "TypeError: got an unexpected keyword argument 'c'");
+  EXPECT_EQ(outcome(s, "pycell_host.add('1', 2)"), "TypeError: add() argument 'a' must be int, not str");
   // Past the Python wrapper, the host checks the schema itself.
-  EXPECT_EQ(raised(s, "pycell_host.call('add', {'a': 'x', 'b': 2})"),
+  EXPECT_EQ(outcome(s, "pycell_host.call('add', {'a': 'x', 'b': 2})"),
             "TypeError: add(): \"a\" must be of type integer, not string");
-  EXPECT_EQ(raised(s, "pycell_host.call('add', {'a': 1})"), "TypeError: add(): missing required argument \"b\"");
+  EXPECT_EQ(outcome(s, "pycell_host.call('add', {'a': 1})"), "TypeError: add(): missing required argument \"b\"");
 }
 
 TEST(HostFunctions, UngrantedFunctionIsRefused) {
   Session s = new_session(with({add_function()}));
-  EXPECT_EQ(raised(s, "import pycell_host\npycell_host.delete_everything()"),
+  EXPECT_EQ(outcome(s, "import pycell_host\npycell_host.delete_everything()"),
             "AttributeError: the host did not grant a function named 'delete_everything' (granted: add)");
-  EXPECT_EQ(raised(s, "import _pycell_host, json\npycell_host.call('delete_everything', {})"),
+  EXPECT_EQ(outcome(s, "import _pycell_host, json\npycell_host.call('delete_everything', {})"),
             "PermissionError: host function 'delete_everything' is not granted");
   // A session without functions has the module, and nothing in it.
   Session bare = new_session();
-  EXPECT_EQ(raised(bare, "import pycell_host\npycell_host.add(1, 2)"),
+  EXPECT_EQ(outcome(bare, "import pycell_host\npycell_host.add(1, 2)"),
             "AttributeError: the host did not grant a function named 'add' (granted: none)");
 }
 
@@ -112,9 +96,9 @@ TEST(HostFunctions, HostErrorsAreSanitized) {
   thrower.name = "throws";
   thrower.callback = [](const HostCall&) -> Result<std::string> { throw std::runtime_error("/home/me/leak"); };
   Session s = new_session(with({f, thrower}));
-  EXPECT_EQ(raised(s, "import pycell_host\npycell_host.fail()"),
+  EXPECT_EQ(outcome(s, "import pycell_host\npycell_host.fail()"),
             "pycell_host.HostError: open(\"<path>\") failed:   at <path>");
-  EXPECT_EQ(raised(s, "pycell_host.throws()"), "pycell_host.HostError: the host function failed");
+  EXPECT_EQ(outcome(s, "pycell_host.throws()"), "pycell_host.HostError: the host function failed");
 }
 
 TEST(HostFunctions, ArgumentAndResultSizesAreCapped) {
@@ -125,10 +109,10 @@ TEST(HostFunctions, ArgumentAndResultSizesAreCapped) {
   c.limits.host_call_bytes = 1000;
   c.limits.host_result_bytes = 4000;
   Session s = new_session(c);
-  EXPECT_EQ(raised(s, "import pycell_host\npycell_host.echo('y' * 2000)"),
+  EXPECT_EQ(outcome(s, "import pycell_host\npycell_host.echo('y' * 2000)"),
             "ValueError: arguments of echo() are 2012 bytes; the limit is 1000");
-  EXPECT_EQ(raised(s, "pycell_host.big()"), "pycell_host.HostError: the result of big() is 5002 bytes; the limit is 4000");
-  EXPECT_EQ(out(s, "print(len(pycell_host.echo('y' * 900)))"), "900\n");
+  EXPECT_EQ(outcome(s, "pycell_host.big()"), "pycell_host.HostError: the result of big() is 5002 bytes; the limit is 4000");
+  EXPECT_EQ(outcome(s, "print(len(pycell_host.echo('y' * 900)))"), "900\n");
 }
 
 TEST(HostFunctions, TimeInHostCountsTowardDeadline) {
@@ -156,21 +140,21 @@ TEST(HostFunctions, GlobalsAreInjectedAndProtected) {
   SessionConfig c = with({add_function()});
   c.functions_as_globals = true;
   Session s = new_session(c);
-  EXPECT_EQ(out(s, "print(add(1, 2))"), "3\n");
+  EXPECT_EQ(outcome(s, "print(add(1, 2))"), "3\n");
   const std::string protected_msg = "NameError: 'add' is protected by the host: it cannot be rebound or deleted";
-  EXPECT_EQ(raised(s, "add = 5"), protected_msg);
-  EXPECT_EQ(raised(s, "del add"), protected_msg);
-  EXPECT_EQ(raised(s, "def add(): pass"), protected_msg);
-  EXPECT_EQ(raised(s, "import json as add"), protected_msg);
-  EXPECT_EQ(raised(s, "def f():\n    global add\n    add = 1\nf()"), protected_msg);
-  EXPECT_EQ(out(s, "print(add(2, 2))"), "4\n");
+  EXPECT_EQ(outcome(s, "add = 5"), protected_msg);
+  EXPECT_EQ(outcome(s, "del add"), protected_msg);
+  EXPECT_EQ(outcome(s, "def add(): pass"), protected_msg);
+  EXPECT_EQ(outcome(s, "import json as add"), protected_msg);
+  EXPECT_EQ(outcome(s, "def f():\n    global add\n    add = 1\nf()"), protected_msg);
+  EXPECT_EQ(outcome(s, "print(add(2, 2))"), "4\n");
   // A dynamic rebinding is undone when the cell ends, and said so.
   auto r = s.exec("globals()['add'] = 0");
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->stderr_text, "pycell: 'add' is protected by the host; its binding was restored\n");
-  EXPECT_EQ(out(s, "print(add(3, 3))"), "6\n");
+  EXPECT_EQ(outcome(s, "print(add(3, 3))"), "6\n");
   // Class bodies and local variables may use the name freely.
-  EXPECT_EQ(out(s, "class C:\n    add = 1\ndef g():\n    add = 2\n    return add\nprint(C.add, g())"), "1 2\n");
+  EXPECT_EQ(outcome(s, "class C:\n    add = 1\ndef g():\n    add = 2\n    return add\nprint(C.add, g())"), "1 2\n");
 }
 
 TEST(HostFunctions, UnprotectedGlobalsMayBeRebound) {
@@ -178,7 +162,7 @@ TEST(HostFunctions, UnprotectedGlobalsMayBeRebound) {
   c.functions_as_globals = true;
   c.protect_functions = false;
   Session s = new_session(c);
-  EXPECT_EQ(out(s, "add = 5\nprint(add)"), "5\n");
+  EXPECT_EQ(outcome(s, "add = 5\nprint(add)"), "5\n");
 }
 
 TEST(HostFunctions, RegistrationIsValidated) {

@@ -7,24 +7,17 @@ namespace pycell {
 namespace {
 
 using testing::new_session;
-
-std::string out(Session& s, const std::string& code) {
-  auto r = s.exec(code);
-  EXPECT_TRUE(r.has_value());
-  if (!r) return {};
-  EXPECT_EQ(r->exit_reason, ExitReason::kOk) << r->stderr_text;
-  return r->stdout_text;
-}
+using testing::outcome;
 
 TEST(SessionData, SetVariablesBindsJsonValues) {
   Session s = new_session();
   ASSERT_TRUE(s.set_variables(R"({"d":{"k":[1,2.5,"é"]},"n":null,"b":true,"i":12345678901234,"s":"x'\"\\"})").has_value());
-  EXPECT_EQ(out(s, "print(d, n, b, i, s, type(i).__name__)"), "{'k': [1, 2.5, 'é']} None True 12345678901234 x'\"\\ int\n");
+  EXPECT_EQ(outcome(s, "print(d, n, b, i, s, type(i).__name__)"), "{'k': [1, 2.5, 'é']} None True 12345678901234 x'\"\\ int\n");
 }
 
 TEST(SessionData, GetVariableReturnsJson) {
   Session s = new_session();
-  out(s, "x = {'a': [1, 2, None], 'b': 'ü'}\nnothing = None\nt = (1, 2)");
+  ASSERT_EQ(outcome(s, "x = {'a': [1, 2, None], 'b': 'ü'}\nnothing = None\nt = (1, 2)"), "");
   auto x = s.get_variable("x");
   ASSERT_TRUE(x.has_value());
   EXPECT_EQ(nlohmann::json::parse(*x), nlohmann::json::parse(R"({"a":[1,2,null],"b":"ü"})"));
@@ -34,7 +27,7 @@ TEST(SessionData, GetVariableReturnsJson) {
 
 TEST(SessionData, GetVariableErrors) {
   Session s = new_session();
-  out(s, "f = open");
+  ASSERT_EQ(outcome(s, "f = open"), "");
   auto missing = s.get_variable("nope");
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
@@ -64,20 +57,20 @@ TEST(SessionData, ProtectedVariablesCannotBeRebound) {
   ASSERT_TRUE(r.has_value());
   ASSERT_TRUE(r->error.has_value());
   EXPECT_EQ(r->error->message, "'config' is protected by the host: it cannot be rebound or deleted");
-  EXPECT_EQ(out(s, "print(config)"), "{'mode': 'safe'}\n");
+  EXPECT_EQ(outcome(s, "print(config)"), "{'mode': 'safe'}\n");
 }
 
 TEST(SessionData, PutAndGetFiles) {
   Session s = new_session();
   ASSERT_TRUE(s.put_file("/tmp/in/data.csv", "a,b\n1,2\n").has_value());
   ASSERT_TRUE(s.put_file("rel.bin", std::string("\0\xff", 2)).has_value());
-  EXPECT_EQ(out(s, "print(open('/tmp/in/data.csv').read().splitlines(), open('rel.bin','rb').read())"),
+  EXPECT_EQ(outcome(s, "print(open('/tmp/in/data.csv').read().splitlines(), open('rel.bin','rb').read())"),
             "['a,b', '1,2'] b'\\x00\\xff'\n");
-  out(s, "open('/tmp/out.txt', 'w').write('result ' * 3)");
+  ASSERT_EQ(outcome(s, "open('/tmp/out.txt', 'w').write('result ' * 3)"), "");
   EXPECT_EQ(*s.get_file("/tmp/out.txt"), "result result result ");
   EXPECT_EQ(*s.get_file("in/data.csv"), "a,b\n1,2\n");
   ASSERT_TRUE(s.put_file("in/data.csv", "replaced").has_value());
-  EXPECT_EQ(out(s, "print(open('/tmp/in/data.csv').read(), sorted(__import__('os').listdir('/tmp/in')))"),
+  EXPECT_EQ(outcome(s, "print(open('/tmp/in/data.csv').read(), sorted(__import__('os').listdir('/tmp/in')))"),
             "replaced ['data.csv']\n");
 }
 
@@ -94,7 +87,7 @@ TEST(SessionData, FileErrors) {
   ASSERT_FALSE(big.has_value());
   EXPECT_EQ(big.error().code(), ErrorCode::kResourceExhausted);
   EXPECT_EQ(*s.get_file("keep.txt"), "old");  // a put that does not fit loses nothing
-  out(s, "import os\nos.mkdir('/tmp/d')");
+  ASSERT_EQ(outcome(s, "import os\nos.mkdir('/tmp/d')"), "");
   EXPECT_EQ(s.get_file("d").error().code(), ErrorCode::kInvalidArgument);
 }
 
