@@ -38,4 +38,12 @@ if [ "$have_wasi" != "$want_wasi" ]; then
   deb=$(trixie_download wasi-libc "$want_wasi")
   dpkg -i "$deb"
 fi
+# MCP end-to-end tests: the official TypeScript SDK client from the npm registry,
+# pinned by tests/mcp/package-lock.json. (Node's Debian package for this machine
+# kind bundles npm; plain Debian ships it separately.)
+command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends npm
+mcp="$here/../tests/mcp"
+if [ ! "$mcp/node_modules/.package-lock.json" -nt "$mcp/package-lock.json" ]; then
+  npm ci --prefix "$mcp" --no-audit --no-fund
+fi
 echo "install-deps: done"
