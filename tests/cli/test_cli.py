@@ -173,6 +173,57 @@ class HostEnvironment(unittest.TestCase):
         self.assertEqual(out, "[('A', '1'), ('PYCELL_TEST_PASS', 'yes')]\n")
 
 
+class GrantsReachTheGuest(unittest.TestCase):
+    """The grant flags end to end: what the guest can do with and without them."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.root = self.dir.name
+        with open(os.path.join(self.root, "a.txt"), "w") as f:
+            f.write("hello")
+        os.mkdir(os.path.join(self.root, "pk"))
+        with open(os.path.join(self.root, "pk", "mymod.py"), "w") as f:
+            f.write("X = 42\n")
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def test_no_mount_no_host_files(self):
+        status, out, err = pycell("exec", "-c", "import os; print(os.listdir('/'))")
+        self.assertEqual(status, 0, err)
+        self.assertNotIn("data", out)
+
+    def test_read_only_mount(self):
+        status, out, err = pycell("--mount", self.root + ":/data", "exec", "-c",
+                                  "print(open('/data/a.txt').read())\nopen('/data/b.txt', 'w')")
+        self.assertEqual(status, 1)
+        self.assertEqual(out, "hello\n")
+        self.assertIn("Read-only file system", err)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "b.txt")))
+
+    def test_read_write_mount(self):
+        status, out, err = pycell("--mount", self.root + ":/data:rw", "exec", "-c",
+                                  "open('/data/b.txt', 'w').write('from guest')")
+        self.assertEqual(status, 0, err)
+        with open(os.path.join(self.root, "b.txt")) as f:
+            self.assertEqual(f.read(), "from guest")
+
+    def test_package_mount(self):
+        status, out, err = pycell("--mount", os.path.join(self.root, "pk") + ":/pk:pkg", "exec", "-c",
+                                  "import mymod; print(mymod.X)")
+        self.assertEqual((status, out), (0, "42\n"), err)
+        status, out, err = pycell("--mount", os.path.join(self.root, "pk") + ":/pk", "exec", "-c", "import mymod")
+        self.assertEqual(status, 1)
+        self.assertIn("ModuleNotFoundError", err)
+
+    def test_deterministic_runs_repeat(self):
+        code = "import random, os, time; print(random.random(), os.urandom(8).hex(), time.time())"
+        one = pycell("--deterministic", "--seed", "1", "exec", "-c", code, check_status=0)[1]
+        self.assertEqual(pycell("--deterministic", "--seed", "1", "exec", "-c", code, check_status=0)[1], one)
+        self.assertNotEqual(pycell("--deterministic", "--seed", "2", "exec", "-c", code, check_status=0)[1], one)
+        self.assertNotEqual(pycell("exec", "-c", code, check_status=0)[1], one)
+
+
 class Json(unittest.TestCase):
     KEYS = {"stdout", "stderr", "stdout_truncated", "stderr_truncated", "value_repr", "value_json", "error",
             "exit_reason", "exit_code", "trap", "wall_time_ms", "fuel_used", "rolled_back", "peak_memory"}
@@ -340,12 +391,13 @@ class ReplPiped(unittest.TestCase):
         proc = subprocess.Popen([PYCELL, "repl"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         try:
-            proc.stdin.write("print('ready')\nwhile True: pass\n")
+            proc.stdin.write("print('ready', flush=True) or any(iter(int, 1))\nprint('never')\n")
             proc.stdin.flush()
             self.assertEqual(proc.stdout.readline(), "ready\n")
-            proc.send_signal(signal.SIGINT)  # while reading, checking or running: all end the same way
+            proc.send_signal(signal.SIGINT)  # it is running: the input is cancelled and the repl ends
             self.assertEqual(proc.wait(timeout=TIMEOUT_S), 130)
             self.assertIn("KeyboardInterrupt", proc.stderr.read())
+            self.assertEqual(proc.stdout.read(), "")
         finally:
             proc.kill()
             proc.communicate()
@@ -414,13 +466,20 @@ class ReplTerminal(unittest.TestCase):
         self.expect(b">>> ")
         self.send("f() * x\n")
         self.assertIn(b"15", self.expect(b">>> "))
-        # Ctrl-C while code runs cancels it; the session keeps what came before.
-        self.send("while True: pass\n")
-        time.sleep(0.5)  # let it start running (not an assertion on timing)
+        # Ctrl-C while code runs cancels it: the session returns to its state
+        # after the previous input (x = 7 is undone, x = 5 kept).
+        self.send("x = 7; print('spin') or any(iter(int, 1))\n")  # loops forever once it printed
+        self.expect(b"spin")
         self.send("\x03")
         self.assertIn(b"KeyboardInterrupt", self.expect(b">>> "))
         self.send("x\n")
         self.assertIn(b"5", self.expect(b">>> "))
+        # Ctrl-C at a continuation prompt drops the incomplete statement.
+        self.send("while True:\n")
+        self.expect(b"... ")
+        self.send("\x03")
+        self.expect(b"KeyboardInterrupt")
+        self.expect(b">>> ")
         # Ctrl-C at the prompt clears the line.
         self.send("y = 1")
         self.send("\x03")

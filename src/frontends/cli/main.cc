@@ -25,10 +25,20 @@ using namespace pycell::cli;
 
 constexpr const char* kVersion = "0.1.0";
 
+constexpr const char* kGlobalOptionsHelp =
+    "Limits and grants (--timeout-ms, --memory-bytes, --mount, --env, ...): see pycell --help;\n"
+    "they may also follow the subcommand.\n";
+
 constexpr const char* kExitStatusHelp =
     "Exit status: 0 success; 1 uncaught Python exception (traceback on stderr);\n"
     "n for sys.exit(n); 2 usage error; 124 time limit; 125 pycell error, guest trap\n"
     "or another limit (message on stderr); 130 repl interrupted while reading a pipe.";
+
+/// Help footer of a subcommand that runs Python: what it does, where the
+/// session options are, examples, exit statuses.
+std::string program_footer(std::string_view about, std::string_view examples) {
+  return std::string(about) + kGlobalOptionsHelp + "Examples:\n" + std::string(examples) + kExitStatusHelp;
+}
 
 /// Index of FILE in `pycell [opts] run [opts] FILE ARGS...`, or argc: like
 /// `python FILE ARGS`, everything from FILE on belongs to the script, so it is
@@ -143,36 +153,31 @@ int main(int argc, char** argv) {
   auto* code_opt = exec->add_option("-c,--code", code, "Python source to run");
   exec->add_option("input", input, "FILE to run, or '-' to read the source from standard input");
   exec->add_flag("--json", exec_json, "Print the whole result (output, value, error, exit reason...) as one JSON object");
-  exec->footer(std::string("Like python -c: runs as a program in a fresh session, then exits.\n"
-                           "Examples:\n"
-                           "  pycell exec -c 'print(sum(range(100)))'\n"
-                           "  echo 'print(1)' | pycell exec -\n"
-                           "  pycell exec --json -c '6 * 7'          # value_repr is \"42\"\n") +
-               kExitStatusHelp);
+  exec->footer(program_footer("Like python -c: runs as a program in a fresh session, then exits.\n",
+                              "  pycell exec -c 'print(sum(range(100)))'\n"
+                              "  echo 'print(1)' | pycell exec -\n"
+                              "  pycell exec --json -c '6 * 7'          # value_repr is \"42\"\n"));
 
   // run
   bool run_json = false;
   auto* run = app.add_subcommand("run", "Run a Python file FILE [ARGS...]; the host reads it and passes it in");
   run->add_flag("--json", run_json, "Print the whole result as one JSON object instead of streaming output");
-  run->footer(std::string("Usage: pycell [OPTIONS] run [--json] FILE [ARGS...]\n"
-                          "FILE is read by the host (it is not mounted); ARGS become sys.argv[1:].\n"
-                          "Examples:\n"
-                          "  pycell run script.py --flag value\n"
-                          "  pycell --fuel 100000000 run --json script.py\n") +
-              kExitStatusHelp);
+  run->footer(program_footer("Usage: pycell [OPTIONS] run [--json] FILE [ARGS...]\n"
+                             "FILE is read by the host (it is not mounted); ARGS become sys.argv[1:].\n",
+                             "  pycell run script.py --flag value\n"
+                             "  pycell --fuel 100000000 run --json script.py\n"));
 
   // repl
   auto* repl = app.add_subcommand("repl", "Interactive Python in one persistent session");
-  repl->footer(
+  repl->footer(program_footer(
       "Like Python's REPL: shows the value of expressions, '... ' continues an incomplete\n"
       "statement (end a block with an empty line), Ctrl-C cancels the running input (the\n"
       "session keeps everything before it) or clears the line, Ctrl-D exits. History is\n"
       "kept in ~/.pycell_history. With stdin not a terminal there are no prompts, blank lines\n"
-      "do not end a block and the next unindented statement does, so a file can be piped in.\n"
-      "Examples:\n"
+      "do not end a block and the next unindented statement does, so a file can be piped in.\n",
       "  pycell repl\n"
       "  pycell --mount ./data:/data repl\n"
-      "  printf 'x = 6\\nx * 7\\n' | pycell repl      # prints 42");
+      "  printf 'x = 6\\nx * 7\\n' | pycell repl      # prints 42\n"));
 
   // limits, config
   bool limits_json = false, limits_markdown = false, limits_schema = false;

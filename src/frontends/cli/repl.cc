@@ -148,6 +148,7 @@ class LineReader {
   LineReader(bool tty, const Interrupts& intr) : tty_(tty), intr_(intr) {
     if (!tty_) return;
     rl_catch_signals = 0;  // SIGINT belongs to the signal thread
+    if (!isatty(STDOUT_FILENO)) rl_outstream = stderr;  // prompts stay out of redirected output
     using_history();
     stifle_history(1000);
     if (const char* home = std::getenv("HOME"); home && *home) {
@@ -278,7 +279,10 @@ class Repl {
         if (starts_statement(in.text)) {
           const std::string block = join(buffer) + "\n";
           const Completeness c = check(block);
-          if (c == Completeness::kInterrupted) return kExitInterrupted;
+          if (c == Completeness::kInterrupted) {
+            std::fputs("KeyboardInterrupt\n", stderr);
+            return kExitInterrupted;
+          }
           if (c == Completeness::kComplete) {
             buffer.clear();
             if (auto status = run(block)) return *status;

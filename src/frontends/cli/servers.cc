@@ -38,17 +38,19 @@ ServerCommands::ServerCommands(CLI::App& app) {
       ->capture_default_str();
   serve_->add_option("--max-snapshots", c.max_snapshots, "Snapshots kept at once")->capture_default_str();
   mcp_->footer(
-      "Sessions get the limits and grants of the global options; a client may lower limits, never\n"
-      "raise them or add grants.\n"
+      "Sessions get the limits and grants of the global options (see pycell --help); a client\n"
+      "may lower limits, never raise them or add grants.\n"
       "Examples:\n"
       "  pycell mcp\n"
       "  pycell --timeout-ms 10000 --memory-bytes 256M mcp\n"
       "  claude mcp add pycell -- pycell mcp     # register with an MCP client");
   serve_->footer(
       "Loopback only by default; Origin and Host headers are checked against DNS rebinding.\n"
+      "Sessions get the limits and grants of the global options (see pycell --help); a client\n"
+      "may lower limits, never raise them or add grants.\n"
       "Examples:\n"
       "  pycell serve --port 8765\n"
-      "  curl -s localhost:8765/v1/exec -d '{\"code\": \"1 + 1\"}'\n"
+      "  curl -s localhost:8765/v1/exec -H 'Content-Type: application/json' -d '{\"code\": \"1 + 1\"}'\n"
       "  PYCELL_TOKEN=s3cret pycell serve --host 0.0.0.0 --bearer-token @PYCELL_TOKEN");
 }
 
