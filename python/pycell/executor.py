@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional
 
@@ -113,13 +114,24 @@ class PycellExecutor:
         self._answer: Any = _NO_ANSWER
         self._checkpoint = checkpoint
         self._sandbox = sandbox or Sandbox()
-        dispatch = (_DISPATCH, "Calls a tool of the agent on the host.",
-                    json.dumps({"type": "object", "required": ["name"], "additionalProperties": False,
-                                "properties": {"name": {"type": "string"}, "args": {"type": "array"},
-                                               "kwargs": {"type": "object"}}}),
-                    self._dispatch)
+        # The session's callback holds the executor weakly: the C++ side hides
+        # references from Python's cycle collector, so a strong one would keep
+        # an executor that is never closed (and its session) alive forever.
+        executor = weakref.ref(self)
+
+        def dispatch(args_json: str) -> str:
+            live = executor()
+            if live is None:
+                raise RuntimeError("the executor was garbage-collected")
+            return live._dispatch(args_json)
+
+        spec = (_DISPATCH, "Calls a tool of the agent on the host.",
+                json.dumps({"type": "object", "required": ["name"], "additionalProperties": False,
+                            "properties": {"name": {"type": "string"}, "args": {"type": "array"},
+                                           "kwargs": {"type": "object"}}}),
+                dispatch)
         #: The underlying pycell.Session (snapshot, fork, files, ...).
-        self.session = self._sandbox._open({_DISPATCH: dispatch}, settings)
+        self.session = self._sandbox._open({_DISPATCH: spec}, settings)
         self._run_setup(_PRELUDE)
 
     # --- the contract -------------------------------------------------------------------------

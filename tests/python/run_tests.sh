@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the pycell Python package into a venv and runs tests/python with unittest.
-# Usage: run_tests.sh WORK_DIR [GUEST_DIR] [unittest args...]
+# Usage: run_tests.sh WORK_DIR [--guest GUEST_DIR] [unittest args, e.g. -k final_answer]
 #   WORK_DIR   holds the venv and the extension's CMake build (reused between runs)
 #   GUEST_DIR  the cached guest (default: what guest/build-guest.sh prints)
 set -euo pipefail
 work=$(mkdir -p "$1" && cd "$1" && pwd)
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-[ $# -ge 2 ] && export PYCELL_GUEST_DIR=$2
-shift $(($# >= 2 ? 2 : 1))
+shift
+if [ "${1:-}" = --guest ]; then
+  export PYCELL_GUEST_DIR=$2
+  shift 2
+fi
 
 # Debian's interpreter, not whatever python3 is first on PATH; its setuptools
 # and wheel come in through --system-site-packages, since PyPI is not reachable.

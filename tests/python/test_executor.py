@@ -1,6 +1,8 @@
 """pycell.executor.PycellExecutor against the contract agent frameworks expect
 (smolagents' PythonExecutor): send_variables, send_tools, __call__ -> CodeOutput."""
+import gc
 import unittest
+import weakref
 
 import pycell
 from pycell.executor import CodeOutput, PycellExecutor
@@ -145,6 +147,14 @@ class ExecutorTest(unittest.TestCase):
             with self.assertRaises(pycell.ExecutionError):
                 ex("while True:\n    pass")
             self.assertEqual(ex("double(21)").output, 42)
+
+    def test_an_executor_that_is_never_closed_is_freed(self):
+        ex = PycellExecutor(sandbox)
+        ex.send_tools({"f": lambda: 1})
+        alive = weakref.ref(ex)
+        del ex
+        gc.collect()
+        self.assertIsNone(alive())
 
     def test_default_sandbox(self):
         with PycellExecutor() as ex:
