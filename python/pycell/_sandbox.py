@@ -55,18 +55,20 @@ class Sandbox:
 
     Engine keywords: stdlib_image (default: the image shipped in the package),
     extra_images, preinit (snapshot a started interpreter so sessions start
-    in microseconds; default True), preload (modules imported into it).
+    in microseconds; default True), preload (modules imported into it),
+    hash_seed (fixes the string-hash secret, as PYTHONHASHSEED does, so
+    deterministic sessions iterate sets of strings alike in every process).
     """
 
     def __init__(self, *, functions: Functions = None, tools: Functions = None, stdlib_image: Optional[str] = None,
                  extra_images: Sequence[str] = (), preinit: bool = True, preload: Optional[Sequence[str]] = None,
-                 **settings: Any):
+                 hash_seed: Optional[int] = None, **settings: Any):
         self._settings_json = _settings_json(settings)
         _pycell.check_config(self._settings_json)
         self._settings = dict(settings)
         self._functions = {**_tools.host_functions(functions), **_tools.host_functions(tools)}
         self._engine = _pycell.Engine(os.fspath(stdlib_image or _STDLIB_IMAGE), [os.fspath(i) for i in extra_images],
-                                      preinit, None if preload is None else list(preload))
+                                      preinit, None if preload is None else list(preload), hash_seed)
 
     def session(self, *, snapshot: Optional[Snapshot] = None, functions: Functions = None, tools: Functions = None,
                 **settings: Any) -> "Session":

@@ -2,6 +2,7 @@
 // Uses only the public API (include/pycell/), never src/. It stays thin: JSON
 // text crosses here, and the pure-Python layer turns it into Python values.
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -256,19 +257,21 @@ PYBIND11_MODULE(_pycell, m) {
 
   py::class_<PyEngine, std::shared_ptr<PyEngine>>(m, "Engine")
       .def(py::init([](const std::string& stdlib_image, std::vector<std::string> extra_images, bool preinit,
-                       std::optional<std::vector<std::string>> preload) {
+                       std::optional<std::vector<std::string>> preload, std::optional<uint64_t> hash_seed) {
              pycell::EngineConfig config;
              config.stdlib_image = stdlib_image;
              config.extra_images = std::move(extra_images);
              config.preinit = preinit;
              if (preload) config.preload = std::move(*preload);
+             config.hash_seed = hash_seed;
              auto engine = [&] {
                py::gil_scoped_release nogil;
                return pycell::Engine::create(std::move(config));
              }();
              return std::make_shared<PyEngine>(PyEngine{unwrap(std::move(engine))});
            }),
-           py::arg("stdlib_image"), py::arg("extra_images"), py::arg("preinit"), py::arg("preload"));
+           py::arg("stdlib_image"), py::arg("extra_images"), py::arg("preinit"), py::arg("preload"),
+           py::arg("hash_seed"));
 
   py::class_<PySnapshot, std::shared_ptr<PySnapshot>>(
       m, "Snapshot",

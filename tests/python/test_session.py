@@ -196,6 +196,14 @@ class SettingsTest(unittest.TestCase):
                 sandbox.session(determinism={"enabled": True, "seed": 7}) as b:
             self.assertEqual(a.exec(code).value, b.exec(code).value)
 
+    def test_hash_seed_fixes_string_set_order_across_engines(self):
+        code = "list({'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'})"
+        orders = []
+        for _ in range(2):
+            with pycell.Sandbox(hash_seed=1234, determinism={"enabled": True}) as sb:
+                orders.append(sb.run(code).value)
+        self.assertEqual(orders[0], orders[1])
+
     # Known core bug: the default preload imports `statistics`, which imports
     # `random`, so random's state is in the pre-initialized snapshot and every
     # session of an engine draws the same sequence. Remove the marker once fixed.
