@@ -28,11 +28,12 @@ struct EngineConfig {
   /// random secret per Engine, shared by its sessions.
   std::optional<uint64_t> hash_seed;
   /// Modules imported into the pre-initialized snapshot: imports are then free
-  /// in every session. Modules that seed per-process state (random, tempfile,
-  /// uuid) are left out, since every session would share that state.
+  /// in every session. Modules that seed per-process state (random, and so
+  /// tempfile, uuid, secrets, statistics) are left out, since every session
+  /// would share that state: Engine::create refuses a preload that imports them.
   std::vector<std::string> preload = {"json", "re", "collections", "datetime", "math", "itertools",
                                       "functools", "dataclasses", "typing", "textwrap", "string", "decimal",
-                                      "fractions", "statistics", "base64", "hashlib", "csv", "io", "enum",
+                                      "fractions", "base64", "hashlib", "csv", "io", "enum",
                                       "traceback", "pathlib", "heapq", "bisect", "copy", "operator"};
 };
 

@@ -69,6 +69,10 @@ Result<Engine> Engine::create(EngineConfig config) {
     cell.want_json = true;
     std::string imports;
     for (const auto& m : config.preload) imports += "__import__('" + m + "')\n";  // binds no name
+    // random seeds itself once per process: in the snapshot, every session
+    // would replay the same sequence.
+    imports += "if 'random' in __import__('sys').modules:\n"
+               "    raise ImportError('the preload imports random, whose state every session would share')\n";
     // After the imports, the paths every exec takes (compile a cell, report a
     // value, JSON it), so their lazily built state is in the shared image
     // rather than written into each session; then freeze everything so the

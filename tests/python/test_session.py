@@ -204,10 +204,6 @@ class SettingsTest(unittest.TestCase):
                 orders.append(sb.run(code).value)
         self.assertEqual(orders[0], orders[1])
 
-    # Known core bug: the default preload imports `statistics`, which imports
-    # `random`, so random's state is in the pre-initialized snapshot and every
-    # session of an engine draws the same sequence. Remove the marker once fixed.
-    @unittest.expectedFailure
     def test_sessions_do_not_share_random_state(self):
         code = "import random\nrandom.random()"
         self.assertNotEqual(sandbox.run(code).value, sandbox.run(code).value)

@@ -194,5 +194,25 @@ TEST(Session, SessionsDoNotShareVariables) {
   EXPECT_EQ(r.value_repr, "False");
 }
 
+TEST(Session, SessionsDoNotShareRandomState) {
+  // Each session seeds random from its own entropy, not the snapshot's.
+  Session a = new_session();
+  Session b = new_session();
+  const std::string code = "import random, uuid\n(random.random(), str(uuid.uuid4()))";
+  EXPECT_NE(exec_ok(a, code).value_repr, exec_ok(b, code).value_repr);
+}
+
+TEST(Session, PreloadThatImportsRandomIsRefused) {
+  EngineConfig c;
+  c.stdlib_image = PYCELL_TEST_STDLIB;
+  c.preload = {"json", "statistics"};
+  auto e = Engine::create(std::move(c));
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().code(), ErrorCode::kGuest);
+  EXPECT_NE(e.error().message().find("the preload imports random, whose state every session would share"),
+            std::string::npos)
+      << e.error().message();
+}
+
 }  // namespace
 }  // namespace pycell
