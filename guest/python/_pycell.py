@@ -76,8 +76,9 @@ def _frames(tb):
 def _user_tb(exc):
     """The traceback as the user's code sees it: no runner frames at either end."""
     tb = exc.__traceback__
-    # A SyntaxError raised while compiling carries the runner's frames.
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+    # A SyntaxError raised while compiling carries the runner's frames (and
+    # ast.parse's).
+    while tb is not None and tb.tb_frame.f_code.co_filename in (__file__, ast.__file__):
         tb = tb.tb_next
     # A soft stop is raised inside the runner's signal handler: cut it off.
     prev, t = None, tb

@@ -202,6 +202,17 @@ TEST(Session, SessionsDoNotShareRandomState) {
   EXPECT_NE(exec_ok(a, code).value_repr, exec_ok(b, code).value_repr);
 }
 
+TEST(Session, CellSyntaxErrorShowsNoRunnerFrames) {
+  Session s = new_session();
+  auto r = s.exec("1\nx = (");
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->error.has_value());
+  EXPECT_EQ(r->error->type, "SyntaxError");
+  EXPECT_TRUE(r->error->frames.empty());
+  EXPECT_EQ(r->stderr_text.find("Traceback"), std::string::npos) << r->stderr_text;
+  EXPECT_NE(r->stderr_text.find("line 2"), std::string::npos) << r->stderr_text;
+}
+
 TEST(Session, PreloadThatImportsRandomIsRefused) {
   EngineConfig c;
   c.stdlib_image = PYCELL_TEST_STDLIB;
