@@ -468,7 +468,8 @@ class ReplTerminal(unittest.TestCase):
         self.assertIn(b"15", self.expect(b">>> "))
         # Ctrl-C while code runs cancels it: the session returns to its state
         # after the previous input (x = 7 is undone, x = 5 kept).
-        self.send("x = 7; print('spin') or any(iter(int, 1))\n")  # loops forever once it printed
+        # It loops forever once it printed (the echo of the line has 'sp' + 'in', not spin).
+        self.send("x = 7; print('sp' + 'in') or any(iter(int, 1))\n")
         self.expect(b"spin")
         self.send("\x03")
         self.assertIn(b"KeyboardInterrupt", self.expect(b">>> "))
@@ -482,6 +483,7 @@ class ReplTerminal(unittest.TestCase):
         self.expect(b">>> ")
         # Ctrl-C at the prompt clears the line.
         self.send("y = 1")
+        self.expect(b"y = 1")  # the echo: it was read
         self.send("\x03")
         self.expect(b"KeyboardInterrupt")
         self.expect(b">>> ")

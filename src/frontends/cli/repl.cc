@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -128,18 +129,20 @@ void on_line(char* line) {
   rl_callback_handler_remove();  // the terminal goes back to normal while code runs
 }
 
-/// Waits for stdin or the interrupt pipe. Returns true if stdin is readable.
-bool wait_readable(const Interrupts& intr, bool& interrupted) {
+/// What woke a reader.
+enum class Wake { kInput, kHangup, kInterrupt };
+
+/// Waits for stdin or the interrupt pipe.
+Wake wait_readable(const Interrupts& intr) {
   pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {intr.wake_fd(), POLLIN, 0}};
   while (poll(fds, 2, -1) < 0) {
-    if (errno != EINTR) return false;
+    if (errno != EINTR) return Wake::kHangup;
   }
   if (fds[1].revents & POLLIN) {
     intr.drain();
-    interrupted = true;
-    return false;
+    return Wake::kInterrupt;
   }
-  return fds[0].revents != 0;
+  return fds[0].revents & POLLIN ? Wake::kInput : Wake::kHangup;
 }
 
 /// Lines from a terminal (libedit: editing, history) or from a pipe or file.
@@ -178,14 +181,17 @@ class LineReader {
     g_line_done = false;
     rl_callback_handler_install(prompt, on_line);
     while (!g_line_done) {
-      bool interrupted = false;
-      if (wait_readable(intr_, interrupted)) {
-        rl_callback_read_char();
-        continue;
+      const Wake wake = wait_readable(intr_);
+      if (wake != Wake::kInput) {
+        // libedit's callback never reports a hangup itself: it would spin.
+        rl_callback_handler_remove();
+        if (wake == Wake::kInterrupt) return {Input::Kind::kInterrupt, {}};
+        return {};
       }
-      rl_callback_handler_remove();
-      if (interrupted) return {Input::Kind::kInterrupt, {}};
-      return {};
+      // Ctrl-C flushes the terminal's input queue: what poll saw may be gone,
+      // and libedit's read would then block past the interrupt.
+      int pending = 0;
+      if (ioctl(STDIN_FILENO, FIONREAD, &pending) != 0 || pending > 0) rl_callback_read_char();
     }
     if (!line) return {};
     return {Input::Kind::kLine, std::move(*line)};
@@ -202,12 +208,7 @@ class LineReader {
         if (pending_.empty()) return {};
         return {Input::Kind::kLine, std::exchange(pending_, {})};
       }
-      bool interrupted = false;
-      if (!wait_readable(intr_, interrupted)) {
-        if (interrupted) return {Input::Kind::kInterrupt, {}};
-        eof_ = true;
-        continue;
-      }
+      if (wait_readable(intr_) == Wake::kInterrupt) return {Input::Kind::kInterrupt, {}};
       char buf[64 * 1024];
       const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
@@ -352,7 +353,7 @@ class Repl {
       case ExitReason::kExit:
         return r->exit_code;
       case ExitReason::kCancelled:
-        std::fputs("KeyboardInterrupt\n", stderr);
+        std::fputs(tty_ ? "\nKeyboardInterrupt\n" : "KeyboardInterrupt\n", stderr);  // after the echoed ^C
         if (!tty_) return kExitInterrupted;  // a script stops, as Python's would
         break;
       default:
