@@ -86,9 +86,6 @@ class Flags(unittest.TestCase):
         json_only = {f["key"] for f in fields() if not f["flag"]}
         self.assertEqual(json_only, {"functions_as_globals", "protect_functions"})
 
-    def test_legacy_memory_mb(self):
-        self.assertEqual(config("--memory-mb", "64")["limits"]["memory_bytes"], 64 << 20)
-
     def test_defaults_grant_nothing(self):
         c = config()
         self.assertEqual(c["env"], {})

@@ -78,7 +78,7 @@ def run_module(opts, name):
     # default: the slowest modules take close to that on a loaded machine.
     cmd = [opts.pycell, "--image", opts.tests_image, "--timeout-ms", str(int(opts.timeout * 1000))]
     if opts.memory_mb:
-        cmd += ["--memory-mb", str(opts.memory_mb)]
+        cmd += ["--memory-bytes", f"{opts.memory_mb}M"]
     cmd += ["exec", "-"]
     start = time.monotonic()
     try:

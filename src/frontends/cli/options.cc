@@ -41,10 +41,6 @@ PolicyFlags::PolicyFlags(CLI::App& app) {
     }
     g.option->group(group_of(f));
   }
-  // The spelling before --memory-bytes existed; scripts still use it.
-  memory_mb_option_ = app.add_option("--memory-mb", memory_mb_, "Same as --memory-bytes N MiB")
-                          ->type_name("N")
-                          ->group(group_of(policy::fields().front()));
 }
 
 Result<void> PolicyFlags::apply(SessionConfig& config) const {
@@ -61,10 +57,6 @@ Result<void> PolicyFlags::apply(SessionConfig& config) const {
       r = parse(g.value);
     }
     if (!r) return Error(ErrorCode::kInvalidArgument, std::string(g.field->flag) + ": " + r.error().message());
-  }
-  if (memory_mb_option_->count() > 0) {
-    if (memory_mb_ > (UINT64_MAX >> 20)) return Error(ErrorCode::kInvalidArgument, "--memory-mb: too large");
-    config.limits.memory_bytes = memory_mb_ << 20;
   }
   return policy::validate(config);
 }

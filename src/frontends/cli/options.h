@@ -45,8 +45,6 @@ class PolicyFlags {
     bool on = false;                  // flags taking no value
   };
   std::deque<Given> given_;  // a deque: CLI11 keeps pointers into the elements
-  uint64_t memory_mb_ = 0;
-  CLI::Option* memory_mb_option_ = nullptr;
 };
 
 }  // namespace pycell::cli
