@@ -324,6 +324,16 @@ class Rest(unittest.TestCase):
         status, _, b = self.req("GET", "/v1/health", headers={"Host": "attacker.example:8765"})
         self.assertEqual(status, 403)
         self.assertEqual(error_of(b)[0], "forbidden_host")
+        # DNS rebinding with a name that only looks like a loopback address.
+        status, _, b = self.req("GET", "/v1/health", headers={"Host": "127.attacker.example:8765"})
+        self.assertEqual(status, 403)
+        self.assertEqual(error_of(b)[0], "forbidden_host")
+        status, _, b = self.req("POST", "/v1/exec", {"code": "1"},
+                                headers={"Origin": "http://127.0.0.1.attacker.example:8765"})
+        self.assertEqual(status, 403)
+        self.assertEqual(error_of(b)[0], "forbidden_origin")
+        status, _, _ = self.req("GET", "/v1/health", headers={"Host": "127.0.0.2:8765"})
+        self.assertEqual(status, 200)
 
     def test_413_from_content_length_without_reading_the_body(self):
         c = self.srv.conn()

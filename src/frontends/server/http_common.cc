@@ -1,6 +1,8 @@
 // JSON responses and the pre-body request checks (Host, Origin, token).
 #include "http_common.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 
 namespace pycell::server {
@@ -91,8 +93,13 @@ std::string host_name(std::string_view hostport) {
   return lower(hostport.substr(0, hostport.find(':')));
 }
 
+/// localhost, [::1] or an IPv4 literal in 127/8. A name that merely starts
+/// with "127." (127.attacker.example) is a DNS name an attacker can point at
+/// 127.0.0.1: exactly the rebinding this check exists to stop.
 bool is_loopback_name(std::string_view name) {
-  return name == "localhost" || name == "[::1]" || name == "::1" || name.starts_with("127.");
+  if (name == "localhost" || name == "[::1]" || name == "::1") return true;
+  in_addr v4{};
+  return inet_pton(AF_INET, std::string(name).c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 }  // namespace
