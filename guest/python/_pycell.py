@@ -43,6 +43,10 @@ def _no_network(*args, **kwargs):
 for _name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo"):
     if not hasattr(_socket, _name):
         setattr(_socket, _name, _no_network)
+# Code that has resolution also expects a host name (logging, uuid, smtplib):
+# the sandbox's is "localhost", which resolves to nothing.
+if not hasattr(_socket, "gethostname"):
+    _socket.gethostname = lambda: "localhost"
 
 
 _EMPTY = compile("", "<empty>", "exec", dont_inherit=True)

@@ -86,6 +86,7 @@ TEST(Network, NoGrantMeansNoNetwork) {
             "pycell_http when the host grants it)>");
   EXPECT_EQ(outcome(s, "import socket\nsocket.gethostbyname('example.com')"),
             "OSError: [Errno 58] no network in this sandbox (HTTP goes through pycell_http when the host grants it)");
+  EXPECT_EQ(outcome(s, "print(socket.gethostname(), socket.getfqdn())"), "localhost localhost\n");
 }
 
 TEST(Network, AllowedRequestsGoThroughTheHost) {
