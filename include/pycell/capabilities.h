@@ -70,7 +70,9 @@ struct HttpPolicy {
   /// connection, redirects included.
   std::vector<std::string> allow_cidrs;
   /// Headers the host adds to requests for `host` (exact match); the guest
-  /// never sees their values, and cannot override them.
+  /// never sees their values, and cannot override them. Such requests must
+  /// use https (plain http only to a loopback address), so the secret never
+  /// crosses a network in clear; otherwise they are refused.
   struct SecretHeader {
     std::string host, name, value;
   };

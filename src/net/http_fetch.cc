@@ -131,6 +131,7 @@ bool is_body_header(std::string_view name) {
 struct Target {
   Url url;
   std::string host;  // canonical
+  bool https = false;
 };
 
 std::variant<Target, HttpError> make_target(Url url) {
@@ -155,7 +156,7 @@ std::variant<Target, HttpError> make_target(Url url) {
     return fail(HttpFailure::kInvalid,
                 "host '" + printable(host) + "' is not a DNS name or IP address (use the IDNA xn-- form)");
   }
-  return Target{std::move(url), std::move(canonical)};
+  return Target{std::move(url), std::move(canonical), scheme == "https"};
 }
 
 std::variant<Target, HttpError> parse_url(std::string_view text) {
@@ -433,6 +434,18 @@ std::variant<std::vector<Cidr>, HttpError> policy_cidrs(const HttpPolicy& policy
   return cidrs;
 }
 
+bool has_secret(const HttpPolicy& policy, std::string_view host) {
+  return std::any_of(policy.secret_headers.begin(), policy.secret_headers.end(),
+                     [&](const auto& s) { return canonical_host(s.host) == host; });
+}
+
+// Plain http to a loopback address never crosses a wire (a local test server,
+// a sidecar): the one place a secret may travel unencrypted.
+bool is_loopback_literal(std::string_view host) {
+  const auto ip = parse_ip(host);
+  return ip && classify(*ip) == AddressClass::kLoopback;
+}
+
 bool host_allowed(const HttpPolicy& policy, std::string_view host) {
   return std::any_of(policy.allow_hosts.begin(), policy.allow_hosts.end(),
                      [&](const std::string& p) { return host_matches(p, host); });
@@ -522,6 +535,10 @@ HttpResult fetch(const HttpPolicy& policy, const HttpRequest& req, Clock::time_p
   for (uint32_t redirects = 0;; ++redirects) {
     if (!host_allowed(policy, target.host)) {
       return fail(HttpFailure::kDenied, "host '" + target.host + "' is not in the allowlist");
+    }
+    if (!target.https && has_secret(policy, target.host) && !is_loopback_literal(target.host)) {
+      return fail(HttpFailure::kDenied, "requests to '" + target.host +
+                                            "' carry a secret header, so they must use https");
     }
     Clock::duration remaining = end - Clock::now();
     if (remaining <= Clock::duration::zero()) return fail(HttpFailure::kTimeout, timed_out);

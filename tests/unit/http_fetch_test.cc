@@ -521,6 +521,16 @@ TEST(HttpFetch, SecretHeaderReachesItsHostAndCannotBeOverridden) {
   EXPECT_EQ(res->body.find("s3cret"), std::string::npos);
 }
 
+TEST(HttpFetch, SecretHeaderNeedsHttpsExceptOnLoopback) {
+  // Refused before any connection: the secret would cross the network in clear.
+  HttpPolicy p;
+  p.allow_hosts = {"api.example.com"};
+  p.secret_headers = {{"api.example.com", "X-Api-Key", "s3cret"}};
+  expect_failure(fetch(p, get("http://api.example.com/v1"), kNoDeadline), HttpFailure::kDenied,
+                 "requests to 'api.example.com' carry a secret header, so they must use https");
+  // Plain http to a loopback address never leaves the machine (the test above).
+}
+
 TEST(HttpFetch, SecretHeaderNotSentAfterRedirectToAnotherHost) {
   TestServer server;
   HttpPolicy p;
