@@ -362,8 +362,8 @@ constexpr const char* kRedacted = "<redacted>";
 
 Field secret_header_field() {
   Field f = make({"http.secret_headers", "--secret-header", "HOST:NAME:VALUE", "",
-                  "Header the host adds to requests to HOST; the guest never sees it. VALUE @VAR reads "
-                  "host variable VAR, keeping the secret out of argv",
+                  "Header the host adds to https requests to HOST; the guest never sees it. VALUE @VAR "
+                  "reads host variable VAR, keeping the secret out of argv",
                   Kind::kGrant});
   f.repeatable = true;
   f.parse = [](SessionConfig& c, std::string_view v, const HostEnv& env) -> Result<void> {
