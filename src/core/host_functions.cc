@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include <cmath>
 #include <map>
 #include <optional>
 #include <variant>
@@ -70,8 +71,11 @@ std::string check_schema(const json& schema, int depth) {
 
 bool has_type(const json& value, const std::string& type) {
   if (type == "string") return value.is_string();
-  if (type == "integer") return value.is_number_integer() || (value.is_number_float() &&
-                                                              value.get<double>() == static_cast<double>(static_cast<int64_t>(value.get<double>())));
+  if (type == "integer") {  // JSON Schema: 2.0 is an integer too
+    return value.is_number_integer() ||
+           (value.is_number_float() && std::isfinite(value.get<double>()) &&
+            std::trunc(value.get<double>()) == value.get<double>());
+  }
   if (type == "number") return value.is_number();
   if (type == "boolean") return value.is_boolean();
   if (type == "array") return value.is_array();

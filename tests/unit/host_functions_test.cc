@@ -72,6 +72,9 @@ TEST(HostFunctions, WrongArgumentsAreTypeErrors) {
   EXPECT_EQ(outcome(s, "pycell_host.call('add', {'a': 'x', 'b': 2})"),
             "TypeError: add(): \"a\" must be of type integer, not string");
   EXPECT_EQ(outcome(s, "pycell_host.call('add', {'a': 1})"), "TypeError: add(): missing required argument \"b\"");
+  EXPECT_EQ(outcome(s, "pycell_host.call('add', {'a': 1e300, 'b': 2.5})"),
+            "TypeError: add(): \"b\" must be of type integer, not number");
+  EXPECT_EQ(outcome(s, "print(pycell_host.call('add', {'a': 40.0, 'b': 2}))"), "42\n");
 }
 
 TEST(HostFunctions, UngrantedFunctionIsRefused) {
