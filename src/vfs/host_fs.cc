@@ -105,6 +105,9 @@ uint64_t host_ino(dev_t dev, ino_t ino) {
   return (1ull << 63) | ((static_cast<uint64_t>(dev) * 0x9e3779b97f4a7c15ull) ^ static_cast<uint64_t>(ino));
 }
 
+// Largest file offset the host accepts (off_t).
+constexpr uint64_t kMaxOffset = INT64_MAX;
+
 uint64_t to_ns(const timespec& t) {
   if (t.tv_sec < 0) return 0;
   return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(t.tv_nsec);
@@ -136,6 +139,22 @@ Res<struct stat> fstat_of(int fd) {
   return s;
 }
 
+/// The Stat of an open file (an empty one if the host refuses fstat).
+Stat stat_of_open(int fd) {
+  auto s = fstat_of(fd);
+  return s ? to_stat(s.value) : Stat{};
+}
+
+/// pread on an open file; past the largest host offset there is nothing.
+Res<size_t> pread_open(int fd, uint64_t offset, std::span<uint8_t> out) {
+  if (offset > kMaxOffset) return size_t{0};
+  for (;;) {
+    const ssize_t n = ::pread(fd, out.data(), out.size(), static_cast<off_t>(offset));
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return from_errno(errno);
+  }
+}
+
 timespec to_timespec(std::optional<uint64_t> ns) {
   if (!ns) return {0, UTIME_OMIT};
   return {static_cast<time_t>(*ns / 1'000'000'000u), static_cast<long>(*ns % 1'000'000'000u)};
@@ -153,9 +172,6 @@ std::string parent_of(const std::string& rel) {
   return slash == rel.npos ? std::string() : rel.substr(0, slash);
 }
 std::string name_of(const std::string& rel) { return rel.substr(rel.rfind('/') + 1); }
-
-// Largest file offset the host accepts (off_t).
-constexpr uint64_t kMaxOffset = INT64_MAX;
 
 /// What every node of one mount shares.
 struct MountRoot {
@@ -217,17 +233,9 @@ class HostReader final : public HostNode {
  public:
   HostReader(std::shared_ptr<MountRoot> m, Fd fd) : HostNode(std::move(m)), fd_(std::move(fd)) {}
   [[nodiscard]] Kind kind() const override { return Kind::kFile; }
-  [[nodiscard]] Stat stat() const override {
-    auto s = fstat_of(fd_.get());
-    return s ? to_stat(s.value) : Stat{};
-  }
+  [[nodiscard]] Stat stat() const override { return stat_of_open(fd_.get()); }
   Res<size_t> pread(uint64_t offset, std::span<uint8_t> out) const override {
-    if (offset > kMaxOffset) return size_t{0};
-    for (;;) {
-      const ssize_t n = ::pread(fd_.get(), out.data(), out.size(), static_cast<off_t>(offset));
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno != EINTR) return from_errno(errno);
-    }
+    return pread_open(fd_.get(), offset, out);
   }
   Errno set_times(std::optional<uint64_t> a, std::optional<uint64_t> m) override {
     if (!m_->writable) return Errno::kRofs;
@@ -337,17 +345,9 @@ class HostWriter final : public HostNode {
 
   [[nodiscard]] Kind kind() const override { return Kind::kFile; }
   [[nodiscard]] bool writable() const override { return true; }
-  [[nodiscard]] Stat stat() const override {
-    auto s = fstat_of(file_.get());
-    return s ? to_stat(s.value) : Stat{};
-  }
+  [[nodiscard]] Stat stat() const override { return stat_of_open(file_.get()); }
   Res<size_t> pread(uint64_t offset, std::span<uint8_t> out) const override {
-    if (offset > kMaxOffset) return size_t{0};
-    for (;;) {
-      const ssize_t n = ::pread(file_.get(), out.data(), out.size(), static_cast<off_t>(offset));
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno != EINTR) return from_errno(errno);
-    }
+    return pread_open(file_.get(), offset, out);
   }
   Res<size_t> pwrite(uint64_t offset, std::span<const uint8_t> data) override {
     if (data.empty()) return size_t{0};
