@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include "pycell/engine.h"
@@ -45,6 +46,29 @@ inline ExecResult run_fresh(const std::string& code, SessionConfig config = {}) 
     return {};
   }
   return std::move(*r);
+}
+
+/// Runs `code` in `s`; a host Error fails the test and gives an empty result.
+inline ExecResult exec_ok(Session& s, const std::string& code, const ExecOptions& options = {}) {
+  auto r = s.exec(code, options);
+  EXPECT_TRUE(r) << (r ? "" : r.error().message());
+  return r ? std::move(*r) : ExecResult{};
+}
+
+/// Python that tries `expr` and prints "label" plus the exception type and
+/// errno name it raised (or "label ALLOWED value").
+inline std::string attempt(const std::string& label, const std::string& expr) {
+  return "try:\n    r = " + expr + "\n    print('" + label + " ALLOWED', r)\n" +
+         "except BaseException as e:\n    import errno\n" +
+         "    print('" + label + "', type(e).__name__, errno.errorcode.get(getattr(e, 'errno', None) or 0, '-'))\n";
+}
+
+/// A value no guest could guess: a canary to look for where it must not appear.
+inline std::string random_token(const std::string& prefix) {
+  std::random_device rd;
+  std::string s = prefix;
+  for (int i = 0; i < 4; ++i) s += std::to_string(rd());
+  return s;
 }
 
 /// Runs `code` as a cell in `s`: its stdout, or "Type: message" of the

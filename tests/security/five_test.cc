@@ -11,7 +11,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <random>
 #include <string>
 
 #include "test_support.h"
@@ -19,28 +18,16 @@
 namespace pycell {
 namespace {
 
+using testing::attempt;
+using testing::random_token;
 using testing::run_fresh;
-
-std::string random_token() {
-  std::random_device rd;
-  std::string s = "pycell-secret-";
-  for (int i = 0; i < 4; ++i) s += std::to_string(rd());
-  return s;
-}
-
-// Python that tries `expr` and prints the exception type and errno name.
-std::string attempt(const std::string& label, const std::string& expr) {
-  return "try:\n    r = " + expr + "\n    print('" + label + " ALLOWED', r)\n" +
-         "except BaseException as e:\n    import errno\n" +
-         "    print('" + label + "', type(e).__name__, errno.errorcode.get(getattr(e, 'errno', None) or 0, '-'))\n";
-}
 
 TEST(FiveTests, HostFileOutsideTheSandboxIsUnreachable) {
   // A canary on the host, in the host's /tmp (the guest's /tmp is its own).
   char path[] = "/tmp/pycell-canary-XXXXXX";
   int fd = mkstemp(path);
   ASSERT_GE(fd, 0);
-  const std::string secret = random_token();
+  const std::string secret = random_token("pycell-secret-");
   ASSERT_EQ(write(fd, secret.data(), secret.size()), static_cast<ssize_t>(secret.size()));
   close(fd);
   const std::string p = path;
@@ -100,7 +87,7 @@ TEST(FiveTests, NetworkConnectionsAreRefused) {
 }
 
 TEST(FiveTests, HostEnvironmentIsInvisible) {
-  const std::string secret = random_token();
+  const std::string secret = random_token("pycell-secret-");
   ASSERT_EQ(setenv("PYCELL_TEST_SECRET", secret.c_str(), 1), 0);
   ExecResult r = run_fresh("import os\nprint(sorted(os.environ.items()))\nprint(os.getenv('PYCELL_TEST_SECRET'))\n");
   unsetenv("PYCELL_TEST_SECRET");

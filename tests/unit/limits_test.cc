@@ -10,6 +10,7 @@
 namespace pycell {
 namespace {
 
+using testing::exec_ok;
 using testing::new_session;
 
 SessionConfig quick_timeout() {
@@ -19,21 +20,15 @@ SessionConfig quick_timeout() {
   return c;
 }
 
-ExecResult run(Session& s, const std::string& code) {
-  auto r = s.exec(code);
-  EXPECT_TRUE(r) << (r ? "" : r.error().message());
-  return r ? std::move(*r) : ExecResult{};
-}
-
 // The session must still run code, with `name` bound (state kept) or not (rolled back).
 void expect_usable(Session& s, const std::string& name, bool bound) {
-  ExecResult r = run(s, "'" + name + "' in globals()");
+  ExecResult r = exec_ok(s, "'" + name + "' in globals()");
   EXPECT_EQ(r.value_repr, bound ? "True" : "False") << name;
 }
 
 TEST(Limits, PythonLoopGetsTimeoutErrorAndKeepsState) {
   Session s = new_session(quick_timeout());
-  ExecResult r = run(s, "before = 1\nwhile True: pass");
+  ExecResult r = exec_ok(s, "before = 1\nwhile True: pass");
   EXPECT_EQ(r.exit_reason, ExitReason::kTimeout);
   ASSERT_TRUE(r.error);
   EXPECT_EQ(r.error->type, "TimeoutError");
@@ -43,9 +38,9 @@ TEST(Limits, PythonLoopGetsTimeoutErrorAndKeepsState) {
 
 TEST(Limits, SwallowedSoftStopEndsInHardStopAndRollback) {
   Session s = new_session(quick_timeout());
-  run(s, "committed = 1");
+  exec_ok(s, "committed = 1");
   ASSERT_TRUE(s.snapshot());
-  ExecResult r = run(s,
+  ExecResult r = exec_ok(s,
                      "lost = 1\n"
                      "while True:\n"
                      "    try:\n"
@@ -60,14 +55,14 @@ TEST(Limits, SwallowedSoftStopEndsInHardStopAndRollback) {
 
 TEST(Limits, CatastrophicRegexIsStopped) {
   Session s = new_session(quick_timeout());
-  ExecResult r = run(s, "import re\nre.match(r'(a+)+$', 'a' * 40 + 'b')");
+  ExecResult r = exec_ok(s, "import re\nre.match(r'(a+)+$', 'a' * 40 + 'b')");
   EXPECT_EQ(r.exit_reason, ExitReason::kTimeout);
   expect_usable(s, "re", !r.rolled_back);
 }
 
 TEST(Limits, HugeIntegerPowerInCIsStoppedAndRolledBack) {
   Session s = new_session(quick_timeout());
-  ExecResult r = run(s, "x = 1\n10**10**8");
+  ExecResult r = exec_ok(s, "x = 1\n10**10**8");
   EXPECT_EQ(r.exit_reason, ExitReason::kTimeout);
   // CPython's power loop checks for signals, so the soft stop lands in it.
   expect_usable(s, "x", !r.rolled_back);
@@ -75,7 +70,7 @@ TEST(Limits, HugeIntegerPowerInCIsStoppedAndRolledBack) {
 
 TEST(Limits, SleepIsCutShortBySoftStop) {
   Session s = new_session(quick_timeout());
-  ExecResult r = run(s, "import time\ntime.sleep(3600)");
+  ExecResult r = exec_ok(s, "import time\ntime.sleep(3600)");
   EXPECT_EQ(r.exit_reason, ExitReason::kTimeout);
   ASSERT_TRUE(r.error);
   EXPECT_EQ(r.error->type, "TimeoutError");
@@ -86,14 +81,14 @@ TEST(Limits, FuelRunsOutDeterministically) {
   SessionConfig c;
   c.limits.fuel = 2'000'000;
   Session s = new_session(c);
-  ExecResult r = run(s, "while True: pass");
+  ExecResult r = exec_ok(s, "while True: pass");
   EXPECT_EQ(r.exit_reason, ExitReason::kFuel);
   EXPECT_TRUE(r.rolled_back);
   EXPECT_GE(r.fuel_used, c.limits.fuel);
   // The same work from the same state costs the same fuel.
   Session s1 = new_session(c), s2 = new_session(c);
-  ExecResult a = run(s1, "sum(i * i for i in range(20000))");
-  ExecResult b = run(s2, "sum(i * i for i in range(20000))");
+  ExecResult a = exec_ok(s1, "sum(i * i for i in range(20000))");
+  ExecResult b = exec_ok(s2, "sum(i * i for i in range(20000))");
   EXPECT_EQ(a.value_repr, b.value_repr);
   EXPECT_GT(a.fuel_used, 20000u);
   EXPECT_EQ(a.fuel_used, b.fuel_used);
@@ -104,7 +99,7 @@ TEST(Limits, FuelCountsLoopsInsideCCode) {
   c.limits.fuel = 500'000;
   Session s = new_session(c);
   // One bytecode, millions of loop iterations in C (str.count over 50 MB).
-  ExecResult r = run(s, "('ab' * 25_000_000).count('b')");
+  ExecResult r = exec_ok(s, "('ab' * 25_000_000).count('b')");
   EXPECT_EQ(r.exit_reason, ExitReason::kFuel);
 }
 
@@ -112,29 +107,29 @@ TEST(Limits, DoublingStringHitsMemoryCapAndSessionSurvives) {
   SessionConfig c;
   c.limits.memory_bytes = 96ull << 20;
   Session s = new_session(c);
-  ExecResult r = run(s, "kept = 1\ns = 'a'\nwhile True: s += s");
+  ExecResult r = exec_ok(s, "kept = 1\ns = 'a'\nwhile True: s += s");
   EXPECT_EQ(r.exit_reason, ExitReason::kMemory);
   ASSERT_TRUE(r.error);
   EXPECT_EQ(r.error->type, "MemoryError");
   EXPECT_FALSE(r.rolled_back);
   EXPECT_LE(r.peak_memory, c.limits.memory_bytes);
-  run(s, "del s");
+  exec_ok(s, "del s");
   expect_usable(s, "kept", true);
 }
 
 TEST(Limits, HugeBytearrayIsRefused) {
   Session s = new_session();
-  ExecResult r = run(s, "bytearray(10**10)");
+  ExecResult r = exec_ok(s, "bytearray(10**10)");
   ASSERT_TRUE(r.error);
   EXPECT_EQ(r.error->type, "OverflowError");  // wasm32: sizes are 32-bit, as on any 32-bit CPython
-  r = run(s, "bytearray(2**31 - 1)");
+  r = exec_ok(s, "bytearray(2**31 - 1)");
   EXPECT_EQ(r.exit_reason, ExitReason::kMemory);
   EXPECT_FALSE(r.rolled_back);
 }
 
 TEST(Limits, InfiniteRecursionIsRecursionError) {
   Session s = new_session();
-  ExecResult r = run(s, "def f(): f()\nf()");
+  ExecResult r = exec_ok(s, "def f(): f()\nf()");
   EXPECT_EQ(r.exit_reason, ExitReason::kException);
   ASSERT_TRUE(r.error);
   EXPECT_EQ(r.error->type, "RecursionError");
@@ -145,7 +140,7 @@ TEST(Limits, OutputIsTruncatedWithAMarker) {
   SessionConfig c;
   c.limits.output_bytes = 1000;
   Session s = new_session(c);
-  ExecResult r = run(s, "print('x' * 5000)\nprint('done')");
+  ExecResult r = exec_ok(s, "print('x' * 5000)\nprint('done')");
   EXPECT_EQ(r.exit_reason, ExitReason::kOk);
   EXPECT_TRUE(r.stdout_truncated);
   EXPECT_EQ(r.stdout_text, std::string(1000, 'x') + "\n[pycell: output truncated at 1000 bytes]\n");
@@ -153,7 +148,7 @@ TEST(Limits, OutputIsTruncatedWithAMarker) {
 
 TEST(Limits, RunawayOutputStopsTheRun) {
   Session s = new_session();
-  ExecResult r = run(s, "while True: print('x' * 10**6)");
+  ExecResult r = exec_ok(s, "while True: print('x' * 10**6)");
   EXPECT_EQ(r.exit_reason, ExitReason::kOutputLimit);
   EXPECT_TRUE(r.stdout_truncated);
   EXPECT_TRUE(r.rolled_back);
@@ -168,7 +163,7 @@ TEST(Limits, CancelFromAnotherThread) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     s.cancel();
   });
-  ExecResult r = run(s, "while True: pass");
+  ExecResult r = exec_ok(s, "while True: pass");
   canceller.join();
   EXPECT_EQ(r.exit_reason, ExitReason::kCancelled);
   EXPECT_TRUE(r.rolled_back);

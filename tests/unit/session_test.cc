@@ -8,13 +8,8 @@
 namespace pycell {
 namespace {
 
+using testing::exec_ok;
 using testing::new_session;
-
-ExecResult exec_ok(Session& s, const std::string& code, ExecOptions o = {}) {
-  auto r = s.exec(code, o);
-  EXPECT_TRUE(r) << (r ? "" : r.error().message());
-  return r ? std::move(*r) : ExecResult{};
-}
 
 TEST(Session, StatePersistsAcrossExecCalls) {
   Session s = new_session();
@@ -136,13 +131,6 @@ TEST(Session, MemoryCapRaisesMemoryErrorAndSessionSurvives) {
   EXPECT_EQ(r.error->type, "MemoryError");
   EXPECT_LE(r.peak_memory, 64ull << 20);
   EXPECT_EQ(exec_ok(s, "len(bytearray(1024))").value_repr, "1024");
-}
-
-TEST(Session, DeepPythonRecursionIsRecursionError) {
-  Session s = new_session();
-  ExecResult r = exec_ok(s, "def f(): f()\nf()");
-  ASSERT_TRUE(r.error);
-  EXPECT_EQ(r.error->type, "RecursionError");
 }
 
 TEST(Session, NativeStackExhaustionTrapsCleanly) {
