@@ -2,6 +2,7 @@
 #include "core/host_functions.h"
 
 #include "net/http_fetch.h"
+#include "wasi/host_call.h"
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
@@ -14,6 +15,16 @@
 #include <set>
 
 namespace pycell {
+bool is_python_identifier(std::string_view s) {
+  if (s.empty() || s.size() > 256) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
+    const bool alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+    if (!alpha && !(i > 0 && ch >= '0' && ch <= '9')) return false;
+  }
+  return true;
+}
+
 namespace {
 
 using nlohmann::json;
@@ -22,18 +33,13 @@ using wasi::HostCallStatus;
 constexpr size_t kMaxMessageBytes = 400;
 constexpr int kMaxSchemaDepth = 32;
 
-bool is_identifier(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char ch = s[i];
-    const bool alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
-    if (!alpha && !(i > 0 && ch >= '0' && ch <= '9')) return false;
-  }
+/// A name Python code can use: an identifier that is not a keyword.
+bool is_python_name(std::string_view s) {
   static const std::set<std::string_view> keywords = {
       "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def",
       "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda",
       "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield"};
-  return !keywords.contains(s);
+  return is_python_identifier(s) && !keywords.contains(s);
 }
 
 std::string quote(const std::string& s) { return json(s).dump(); }
@@ -177,11 +183,7 @@ HostCallStatus http_status(net::HttpFailure kind) {
 
 HostCallStatus HostFunctions::Impl::http_request(std::string_view args, const rt::Budget& budget,
                                                  std::string& reply) const {
-  auto refuse = [&](HostCallStatus status, const std::string& text) {
-    reply = json(text).dump(-1, ' ', false, json::error_handler_t::replace);
-    return status;
-  };
-  if (!http) return refuse(HostCallStatus::kNotGranted, "network access is not granted to this session");
+  if (!http) return wasi::refuse(reply, HostCallStatus::kNotGranted, "network access is not granted to this session");
   const json a = json::parse(args, nullptr, false);
   net::HttpRequest req;
   try {
@@ -191,14 +193,14 @@ HostCallStatus HostFunctions::Impl::http_request(std::string_view args, const rt
       req.headers.emplace_back(h.at(0).get<std::string>(), h.at(1).get<std::string>());
     }
     if (a.contains("body_b64") && !base64_decode(a["body_b64"].get<std::string>(), req.body)) {
-      return refuse(HostCallStatus::kInvalid, "the request body is not valid base64");
+      return wasi::refuse(reply, HostCallStatus::kInvalid, "the request body is not valid base64");
     }
     req.timeout_ms = a.value("timeout_ms", uint64_t{0});
   } catch (const json::exception&) {
-    return refuse(HostCallStatus::kInvalid, "malformed HTTP request from the guest");
+    return wasi::refuse(reply, HostCallStatus::kInvalid, "malformed HTTP request from the guest");
   }
   net::HttpResult result = net::fetch(*http, req, budget.deadline());
-  if (const auto* e = std::get_if<net::HttpError>(&result)) return refuse(http_status(e->kind), e->message);
+  if (const auto* e = std::get_if<net::HttpError>(&result)) return wasi::refuse(reply, http_status(e->kind), e->message);
   const auto& r = std::get<net::HttpResponse>(result);
   json headers = json::array();
   for (const auto& [name, value] : r.headers) headers.push_back({name, value});
@@ -219,7 +221,7 @@ Result<std::shared_ptr<const HostFunctions>> HostFunctions::create(const Session
   json specs = json::array();
   for (const HostFunction& f : config.functions) {
     const std::string label = "host function " + quote(f.name);
-    if (!is_identifier(f.name) || f.name.front() == '_') {
+    if (!is_python_name(f.name) || f.name.front() == '_') {
       return Error(ErrorCode::kInvalidArgument, label + ": the name must be a Python identifier not starting with '_'");
     }
     if (!f.callback) return Error(ErrorCode::kInvalidArgument, label + " has no callback");
@@ -231,7 +233,7 @@ Result<std::shared_ptr<const HostFunctions>> HostFunctions::create(const Session
     }
     const json props = schema.value("properties", json::object());
     for (const auto& [param, sub] : props.items()) {
-      if (!is_identifier(param)) {
+      if (!is_python_name(param)) {
         return Error(ErrorCode::kInvalidArgument, label + ": parameter " + quote(param) + " is not a Python identifier");
       }
     }
@@ -262,10 +264,6 @@ std::string HostFunctions::sanitize(std::string_view message) {
 
 wasi::HostCallStatus HostFunctions::dispatch(std::string_view name, std::string_view args, const rt::Budget& budget,
                                              std::string& reply) const {
-  auto message = [&](HostCallStatus status, const std::string& text) {
-    reply = json(text).dump(-1, ' ', false, json::error_handler_t::replace);
-    return status;
-  };
   if (name == "__specs__") {
     reply = specs_;
     return HostCallStatus::kOk;
@@ -273,24 +271,24 @@ wasi::HostCallStatus HostFunctions::dispatch(std::string_view name, std::string_
   if (name == "__http__") return impl_->http_request(args, budget, reply);
   const auto it = impl_->functions.find(name);
   if (it == impl_->functions.end()) {
-    return message(HostCallStatus::kNotGranted, "host function '" + sanitize(name) + "' is not granted");
+    return wasi::refuse(reply, HostCallStatus::kNotGranted, "host function '" + sanitize(name) + "' is not granted");
   }
   const Function& f = it->second;
   const json parsed = json::parse(args, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) {
-    return message(HostCallStatus::kBadArguments, f.spec.name + "(): arguments must be a JSON object");
+    return wasi::refuse(reply, HostCallStatus::kBadArguments, f.spec.name + "(): arguments must be a JSON object");
   }
   if (auto e = validate(parsed, f.schema, "the arguments"); !e.empty()) {
-    return message(HostCallStatus::kBadArguments, f.spec.name + "(): " + e);
+    return wasi::refuse(reply, HostCallStatus::kBadArguments, f.spec.name + "(): " + e);
   }
   auto result = f.spec.callback(HostCall{f.spec.name, args, budget.deadline()});
-  if (!result) return message(HostCallStatus::kError, sanitize(result.error().message()));
+  if (!result) return wasi::refuse(reply, HostCallStatus::kError, sanitize(result.error().message()));
   if (result->size() > impl_->max_result) {
-    return message(HostCallStatus::kResultTooLarge, "the result of " + f.spec.name + "() is " +
+    return wasi::refuse(reply, HostCallStatus::kResultTooLarge, "the result of " + f.spec.name + "() is " +
                                                         std::to_string(result->size()) + " bytes; the limit is " +
                                                         std::to_string(impl_->max_result));
   }
-  if (!json::accept(*result)) return message(HostCallStatus::kError, f.spec.name + "() returned invalid JSON");
+  if (!json::accept(*result)) return wasi::refuse(reply, HostCallStatus::kError, f.spec.name + "() returned invalid JSON");
   reply = std::move(*result);
   return HostCallStatus::kOk;
 }

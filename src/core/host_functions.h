@@ -14,6 +14,10 @@
 
 namespace pycell {
 
+/// An ASCII Python identifier (keywords included), at most 256 bytes: the
+/// names the host lets cross into Python code.
+bool is_python_identifier(std::string_view s);
+
 class HostFunctions {
  public:
   /// Validates the functions of `config` (names, schemas, callbacks).

@@ -59,9 +59,14 @@ std::shared_ptr<vfs::MemQuota> tmp_quota(const Limits& limits) {
   return q;
 }
 
-/// Everything but memory and instance: budget, WASI context (empty fd table), mounts.
-Result<std::unique_ptr<SessionState>> new_state(std::shared_ptr<const EngineState> engine, SessionConfig config) {
-  auto functions = HostFunctions::create(config);
+/// Everything but memory and instance: budget, WASI context (empty fd table),
+/// mounts (opened anew: each session has its own write quota) and host
+/// functions (`functions` if given: a fork shares its parent's, built from the
+/// same config).
+Result<std::unique_ptr<SessionState>> new_state(std::shared_ptr<const EngineState> engine, SessionConfig config,
+                                                std::shared_ptr<const HostFunctions> shared_functions = nullptr) {
+  auto functions = shared_functions ? Result<std::shared_ptr<const HostFunctions>>(std::move(shared_functions))
+                                    : HostFunctions::create(config);
   if (!functions) return functions.error();
   auto mounts = open_mounts(config.mounts, config.limits);
   if (!mounts) return mounts.error();
@@ -203,16 +208,6 @@ std::string py_bytes(std::string_view data) {
     }
   }
   return out + "'";
-}
-
-bool is_python_identifier(std::string_view s) {
-  if (s.empty() || s.size() > 256) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char ch = s[i];
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || (i > 0 && ch >= '0' && ch <= '9');
-    if (!ok) return false;
-  }
-  return true;
 }
 
 Error vfs_error(const char* op, std::string_view path, vfs::Errno e) {
@@ -360,7 +355,7 @@ Result<Session> Session::fork() {
   if (!state_->broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + state_->broken);
   auto snap = capture(*state_);
   if (!snap) return snap.error();
-  auto s = new_state(state_->engine, state_->config);
+  auto s = new_state(state_->engine, state_->config, state_->functions);
   if (!s) return s.error();
   if (auto r = load(**s, *snap, state_->instance.get()); !r) return r.error();
   return Session(std::move(*s));

@@ -1,7 +1,7 @@
 // pycell_host.call / take (see host_call.h).
 #include "wasi/host_call.h"
 
-#include <string>
+#include <nlohmann/json.hpp>
 
 #include "rt/guest_call.h"
 
@@ -9,28 +9,6 @@ namespace pycell::wasi {
 namespace {
 
 constexpr uint32_t kMaxNameBytes = 256;
-
-std::string json_quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += static_cast<char>(ch);
-    } else if (ch < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-      out += buf;
-    } else {
-      out += static_cast<char>(ch);
-    }
-  }
-  return out + "\"";
-}
-
-HostCallStatus refuse(Context& c, HostCallStatus status, const std::string& message) {
-  c.host.pending = json_quote(message);
-  return status;
-}
 
 /// What runs on the host's stack: the embedder's code may use any amount.
 struct Dispatch {
@@ -42,12 +20,17 @@ struct Dispatch {
     try {
       d->status = d->c->host.dispatch(d->name, d->args, d->c->host.pending);
     } catch (...) {
-      d->status = refuse(*d->c, HostCallStatus::kError, "the host function failed");
+      d->status = refuse(d->c->host.pending, HostCallStatus::kError, "the host function failed");
     }
   }
 };
 
 }  // namespace
+
+HostCallStatus refuse(std::string& reply, HostCallStatus status, std::string_view message) {
+  reply = nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return status;
+}
 
 uint32_t host_call(Context& c, uint32_t name_ptr, uint32_t name_len, uint32_t args_ptr, uint32_t args_len,
                          uint32_t reply_len_out) {
@@ -62,9 +45,9 @@ uint32_t host_call(Context& c, uint32_t name_ptr, uint32_t name_len, uint32_t ar
   } else {
     const std::string name = c.memory->read_string(*name_span);
     if (!c.host.dispatch) {
-      status = refuse(c, HostCallStatus::kNotGranted, "host function '" + name + "' is not granted");
+      status = refuse(c.host.pending, HostCallStatus::kNotGranted, "host function '" + name + "' is not granted");
     } else if (args_len > c.host.max_args) {
-      status = refuse(c, HostCallStatus::kArgsTooLarge,
+      status = refuse(c.host.pending, HostCallStatus::kArgsTooLarge,
                       "arguments of " + name + "() are " + std::to_string(args_len) + " bytes; the limit is " +
                           std::to_string(c.host.max_args));
     } else {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "wasi/context.h"
 
@@ -15,6 +17,10 @@ namespace pycell::wasi {
 /// when the run's soft deadline passed meanwhile.
 uint32_t host_call(Context& c, uint32_t name, uint32_t name_len, uint32_t args, uint32_t args_len,
                          uint32_t reply_len_out);
+
+/// Sets `reply` to `message` as a JSON string (invalid UTF-8 replaced) and
+/// returns `status`: how every refusal reaches the guest.
+HostCallStatus refuse(std::string& reply, HostCallStatus status, std::string_view message);
 
 /// Copies the pending reply into [buf, buf+len) (len must be its exact size)
 /// and forgets it. len 0 with a pending reply just drops it.
