@@ -136,13 +136,19 @@ def _from_tool(name: str, tool: Any) -> Spec:
     return name, str(getattr(tool, "description", "") or ""), json.dumps(parameters), invoke
 
 
+def check_callable(what: str, name: Any, fn: Any) -> None:
+    """Raises unless `name` can name a guest global (an identifier, not private) and `fn` is callable;
+    `what` ("host function", "tool") names the kind in the message."""
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise ValueError(f"{what} name {name!r} must be a Python identifier not starting with '_'")
+    if not callable(fn):
+        raise TypeError(f"{what} {name} is not callable")
+
+
 def host_function(fn: Callable, name: str = None) -> Spec:
     """The host-function spec of a callable (a function, or a Tool-like object with `inputs`)."""
     name = name or getattr(fn, "name", None) or getattr(fn, "__name__", None)
-    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
-        raise ValueError(f"host function name {name!r} must be a Python identifier not starting with '_'")
-    if not callable(fn):
-        raise TypeError(f"host function {name} is not callable")
+    check_callable("host function", name, fn)
     if isinstance(getattr(fn, "inputs", None), dict):
         return _from_tool(name, fn)
     return _from_callable(name, fn)

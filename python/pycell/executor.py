@@ -145,10 +145,7 @@ class PycellExecutor:
     def send_tools(self, tools: Mapping[str, Callable]) -> None:
         """Makes each callable a function of the session, called on the host with JSON arguments."""
         for name, fn in tools.items():
-            if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
-                raise ValueError(f"tool name {name!r} must be a Python identifier not starting with '_'")
-            if not callable(fn):
-                raise TypeError(f"tool {name} is not callable")
+            _tools.check_callable("tool", name, fn)
         self._tools.update(tools)
         stubs = "".join(f"{name} = _pycell_tool({name!r}, {_describe(name, fn)!r})\n"
                         for name, fn in tools.items() if name != "final_answer")
@@ -169,7 +166,8 @@ class PycellExecutor:
         logs = result.stdout + result.stderr if result.exit_reason == "ok" else result.stdout
         if final:
             return CodeOutput(output=self._answer, logs=logs, is_final_answer=True)
-        return CodeOutput(output=_value(result), logs=logs, is_final_answer=False)
+        output = result.value if result.value_json is not None else result.value_repr
+        return CodeOutput(output=output, logs=logs, is_final_answer=False)
 
     # --- extras -------------------------------------------------------------------------------
 
@@ -221,9 +219,3 @@ class PycellExecutor:
             parts.append(f"Execution stopped: {what}" +
                          ("; the session was rolled back to its last committed state" if result.rolled_back else ""))
         return "\n".join(parts)
-
-
-def _value(result: ExecResult) -> Any:
-    if result.value_json is not None:
-        return json.loads(result.value_json)
-    return result.value_repr
