@@ -63,8 +63,7 @@ class Sandbox:
     def __init__(self, *, functions: Functions = None, tools: Functions = None, stdlib_image: Optional[str] = None,
                  extra_images: Sequence[str] = (), preinit: bool = True, preload: Optional[Sequence[str]] = None,
                  hash_seed: Optional[int] = None, **settings: Any):
-        self._settings_json = _settings_json(settings)
-        _pycell.check_config(self._settings_json)
+        _pycell.check_config(_settings_json(settings))
         self._settings = dict(settings)
         self._functions = {**_tools.host_functions(functions), **_tools.host_functions(tools)}
         self._engine = _pycell.Engine(os.fspath(stdlib_image or _STDLIB_IMAGE), [os.fspath(i) for i in extra_images],
