@@ -69,8 +69,8 @@ json mounts_json(const json& mounts) {
   return out;
 }
 
-void merge_group(json& doc, const std::string& group, const std::string& keyword, const json& value) {
-  if (!value.is_object()) throw py::type_error("keyword '" + keyword + "' must be a dict");
+void merge_group(json& doc, const std::string& group, const json& value) {
+  if (!value.is_object()) throw py::type_error("keyword '" + group + "' must be a dict");
   for (const auto& [k, v] : value.items()) doc[group][k] = v;
 }
 
@@ -92,7 +92,7 @@ void apply_config(std::string_view kwargs_json, pycell::SessionConfig& config) {
     } else if (is_limit(key)) {
       doc["limits"][key] = value;
     } else if (key == "http" || key == "determinism") {
-      merge_group(doc, key, key, value);
+      merge_group(doc, key, value);
     } else if (key == "mounts") {
       doc["mounts"] = mounts_json(value);
     } else if (top.contains(key)) {
