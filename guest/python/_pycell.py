@@ -210,9 +210,8 @@ def configure(settings):
             sys.path.insert(0, path)
     if settings.get("globals"):
         import pycell_host
-        for name in pycell_host.__all__:
-            if name != "HostError":
-                _bind(name, getattr(pycell_host, name), settings.get("protect", False))
+        for name, function in pycell_host._functions.items():
+            _bind(name, function, settings.get("protect", False))
     if settings.get("http"):
         import pycell_http
         pycell_http.install_urllib()

@@ -43,8 +43,11 @@ def call(name, args):
     raise _EXCEPTIONS.get(status, HostError)(value if isinstance(value, str) else f"status {status}")
 
 
-_PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
-             "array": "list", "object": "dict", "null": "None"}
+# JSON Schema type -> the Python type it arrives as (annotations, docs) and
+# the Python values accepted for it.
+_ANNOTATIONS = {"string": str, "integer": int, "number": float, "boolean": bool,
+                "array": list, "object": dict, "null": type(None)}
+_PY_TYPES = {t: "None" if kind is type(None) else kind.__name__ for t, kind in _ANNOTATIONS.items()}
 _CHECKS = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
            "array": (list, tuple), "object": dict, "null": type(None)}
 
@@ -54,15 +57,11 @@ def _types(schema):
     return [] if t is None else t if isinstance(t, list) else [t]
 
 
-_ANNOTATIONS = {"string": str, "integer": int, "number": float, "boolean": bool,
-                "array": list, "object": dict, "null": None}
-
-
 def _annotation(schema):
     kinds = [_ANNOTATIONS[t] for t in _types(schema) if t in _ANNOTATIONS]
     if not kinds:
         return inspect.Parameter.empty
-    union = kinds[0] if kinds[0] is not None else type(None)
+    union = kinds[0]
     for kind in kinds[1:]:
         union = union | kind
     return union
