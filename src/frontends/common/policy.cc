@@ -62,6 +62,22 @@ Field make(const Meta& m) {
   return f;
 }
 
+/// Replaces `to` with the JSON array `j` read element by element by `one`
+/// (which returns the element or an error naming what is wrong); `to` is left
+/// as it was on error. `what` names the elements for a non-array.
+template <class T, class One>
+Result<void> read_array(std::vector<T>& to, std::string_view key, std::string_view what, const json& j, One one) {
+  if (!j.is_array()) return bad(key, "expected an array of " + std::string(what) + ", got " + j.dump());
+  std::vector<T> out;
+  for (const json& e : j) {
+    Result<T> v = one(e);
+    if (!v) return v.error();
+    out.push_back(std::move(*v));
+  }
+  to = std::move(out);
+  return Ok();
+}
+
 /// How a number is read and shown.
 enum class Num { kPlain, kBytes, kZeroUnlimited };
 
@@ -173,16 +189,12 @@ Field http_list(const Meta& m, std::vector<std::string> HttpPolicy::*member) {
     return Ok();
   };
   f.from_json = [key, member](SessionConfig& c, const json& j, Trust) -> Result<void> {
-    if (!j.is_array()) return bad(key, "expected an array of strings, got " + j.dump());
-    std::vector<std::string> out;
-    for (const json& e : j) {
+    return read_array(http(c).*member, key, "strings", j, [key](const json& e) -> Result<std::string> {
       if (!e.is_string() || e.get_ref<const std::string&>().empty()) {
         return bad(key, "expected non-empty strings, got " + e.dump());
       }
-      out.push_back(e.get<std::string>());
-    }
-    http(c).*member = std::move(out);
-    return Ok();
+      return e.get<std::string>();
+    });
   };
   f.to_json = [member](const SessionConfig& c) { return json(http(c).*member); };
   f.schema = {{"type", "array"}, {"items", {{"type", "string"}}}};
@@ -310,15 +322,7 @@ Field mount_field() {
     return Ok();
   };
   f.from_json = [](SessionConfig& c, const json& j, Trust) -> Result<void> {
-    if (!j.is_array()) return bad("mounts", "expected an array of mounts, got " + j.dump());
-    std::vector<Mount> out;
-    for (const json& e : j) {
-      auto m = mount_from_json(e);
-      if (!m) return m.error();
-      out.push_back(std::move(*m));
-    }
-    c.mounts = std::move(out);
-    return Ok();
+    return read_array(c.mounts, "mounts", "mounts", j, mount_from_json);
   };
   f.to_json = [](const SessionConfig& c) {
     json out = json::array();
@@ -387,20 +391,15 @@ Field secret_header_field() {
   };
   f.from_json = [](SessionConfig& c, const json& j, Trust) -> Result<void> {
     constexpr std::string_view key = "http.secret_headers";
-    if (!j.is_array()) return bad(key, "expected an array of {host, name, value}, got " + j.dump());
-    std::vector<HttpPolicy::SecretHeader> out;
-    for (const json& e : j) {
+    auto one = [key](const json& e) -> Result<HttpPolicy::SecretHeader> {
       if (!e.is_object() || e.size() != 3 || !e.contains("host") || !e.contains("name") || !e.contains("value") ||
           !e["host"].is_string() || !e["name"].is_string() || !e["value"].is_string()) {
         return bad(key, "expected {\"host\": string, \"name\": string, \"value\": string}");
       }
-      auto h = secret_header(key, e["host"].get<std::string>(), e["name"].get<std::string>(),
-                             e["value"].get<std::string>());
-      if (!h) return h.error();
-      out.push_back(std::move(*h));
-    }
-    http(c).secret_headers = std::move(out);
-    return Ok();
+      return secret_header(key, e["host"].get<std::string>(), e["name"].get<std::string>(),
+                           e["value"].get<std::string>());
+    };
+    return read_array(http(c).secret_headers, key, "{host, name, value}", j, one);
   };
   f.to_json = [](const SessionConfig& c) {
     json out = json::array();
