@@ -9,11 +9,13 @@
 #include "config.h"
 
 #include <set>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <pybind11/pybind11.h>
 
 #include "common/policy.h"
+#include "errors.h"
 
 namespace py = pybind11;
 using nlohmann::json;
@@ -41,10 +43,8 @@ std::set<std::string> top_level_keys() {
   return keys;
 }
 
-[[noreturn]] void invalid(const std::string& message) {
-  py::object exc = py::module_::import("pycell.errors").attr("InvalidArgumentError")(message);
-  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
-  throw py::error_already_set();
+[[noreturn]] void invalid(std::string message) {
+  raise(pycell::Error(pycell::ErrorCode::kInvalidArgument, std::move(message)));
 }
 
 // (host, guest[, access]) -> {"host_path", "guest_path", "access", "package_path"}; dicts pass through.

@@ -15,34 +15,16 @@
 #include <pybind11/stl.h>
 
 #include "config.h"
+#include "errors.h"
 #include "host_functions.h"
 #include "pycell/engine.h"
 #include "pycell/session.h"
 #include "pycell/snapshot.h"
 
 namespace py = pybind11;
+using pycell_py::raise;
 
 namespace {
-
-const char* code_name(pycell::ErrorCode c) {
-  switch (c) {
-    case pycell::ErrorCode::kInvalidArgument: return "invalid_argument";
-    case pycell::ErrorCode::kNotFound: return "not_found";
-    case pycell::ErrorCode::kIo: return "io";
-    case pycell::ErrorCode::kCorrupt: return "corrupt";
-    case pycell::ErrorCode::kGuest: return "guest";
-    case pycell::ErrorCode::kResourceExhausted: return "resource_exhausted";
-    case pycell::ErrorCode::kUnavailable: return "unavailable";
-  }
-  return "unknown";
-}
-
-// A host Error becomes the matching pycell.errors exception (GIL held).
-[[noreturn]] void raise(const pycell::Error& e) {
-  py::object exc = py::module_::import("pycell.errors").attr("from_code")(code_name(e.code()), e.message());
-  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
-  throw py::error_already_set();
-}
 
 template <class T>
 T unwrap(pycell::Result<T> r) {
