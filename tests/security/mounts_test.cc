@@ -7,12 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <fstream>
-#include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,25 +20,15 @@ namespace pycell {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::attempt;
 using testing::new_session;
+using testing::random_token;
 using testing::run_fresh;
 
 using testing::get;
 using testing::host_names;
 using testing::put;
 using testing::TempDir;
-
-std::string marker() {
-  std::random_device rd;
-  return "pycell-outside-" + std::to_string(rd()) + std::to_string(rd());
-}
-
-// Python that evaluates `expr` and prints the exception type and errno name.
-std::string attempt(const std::string& label, const std::string& expr) {
-  return "try:\n    r = " + expr + "\n    print('" + label + " ALLOWED', r)\n" +
-         "except BaseException as e:\n    import errno\n" +
-         "    print('" + label + "', type(e).__name__, errno.errorcode.get(getattr(e, 'errno', None) or 0, '-'))\n";
-}
 
 Mount ro(const fs::path& host, std::string guest) {
   return {host, std::move(guest), Mount::Access::kReadOnly, false};
@@ -56,7 +42,7 @@ Mount rw(const fs::path& host, std::string guest) {
 struct Tree {
   TempDir t;
   fs::path data = t.path / "data", work = t.path / "work", outside = t.path / "outside";
-  std::string secret = marker();
+  std::string secret = random_token("pycell-outside-");
   Tree() {
     fs::create_directories(data / "sub");
     fs::create_directories(work);
@@ -407,7 +393,7 @@ TEST(Mounts, DirectorySwappedForSymlinkWhileGuestOpensNeverEscapes) {
   const fs::path mnt = t.path / "mnt", outside = t.path / "outside";
   fs::create_directories(mnt / "swap");
   fs::create_directories(outside);
-  const std::string secret = marker();
+  const std::string secret = random_token("pycell-outside-");
   put(mnt / "swap" / "file.txt", "inside");
   put(outside / "file.txt", secret);
   fs::create_symlink("../outside", mnt / "spare");
