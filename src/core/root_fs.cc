@@ -14,17 +14,8 @@ bool under(std::string_view path, std::string_view dir) {
   return path == dir || (path.starts_with(dir) && path.size() > dir.size() && path[dir.size()] == '/');
 }
 
-std::vector<std::string> components(std::string_view path) {
-  std::vector<std::string> out;
-  size_t start = 1;  // after the leading '/'
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == path.npos) slash = path.size();
-    out.emplace_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return out;
-}
+/// The components of an absolute path.
+std::vector<std::string> components(std::string_view path) { return vfs::split_path(path.substr(1)); }
 
 /// Why `path` cannot be a mount's guest path; empty if it can.
 std::string bad_guest_path(std::string_view path) {

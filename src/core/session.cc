@@ -234,16 +234,11 @@ Result<std::pair<std::shared_ptr<vfs::Node>, std::string>> tmp_path(const std::s
   } else if (rest.starts_with("/")) {
     return Error(ErrorCode::kInvalidArgument, "only files under /tmp can be put or got: " + std::string(path));
   }
-  std::vector<std::string> parts;
-  for (size_t start = 0; start <= rest.size();) {
-    size_t slash = rest.find('/', start);
-    if (slash == std::string_view::npos) slash = rest.size();
-    std::string part(rest.substr(start, slash - start));
+  const std::vector<std::string> parts = vfs::split_path(rest);
+  for (const std::string& part : parts) {
     if (part.empty() || part == "." || part == ".." || part.find('\0') != std::string::npos) {
       return Error(ErrorCode::kInvalidArgument, "bad path under /tmp: " + std::string(path));
     }
-    parts.push_back(std::move(part));
-    start = slash + 1;
   }
   std::shared_ptr<vfs::Node> dir = tmp;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {

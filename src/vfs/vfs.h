@@ -53,6 +53,10 @@ struct Res {
 /// Fresh inode number, unique in the process.
 uint64_t next_ino();
 
+/// The parts of `path` between '/' separators, empty ones included ("a//b/"
+/// gives "a", "", "b", ""), so each caller decides what they mean.
+std::vector<std::string> split_path(std::string_view path);
+
 /// A file or directory. Directories implement the directory calls, files the
 /// data calls; the defaults answer as the wrong kind or as read-only.
 class Node : public std::enable_shared_from_this<Node> {

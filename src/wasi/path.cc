@@ -30,13 +30,8 @@ Errno resolve(Context& c, uint32_t dirfd, uint32_t ptr, uint32_t len, Resolved& 
   if (path.empty()) return Errno::kNoent;
   if (path.front() == '/') return Errno::kNotcapable;  // paths are relative to a capability
 
-  std::vector<std::string> comps;
-  for (size_t start = 0; start <= path.size();) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > start) comps.push_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
+  std::vector<std::string> comps = vfs::split_path(path);
+  std::erase(comps, std::string());  // "a//b" and "a/" name what "a/b" and "a" do
   out.trailing_slash = path.back() == '/';
 
   std::vector<std::shared_ptr<Node>> stack{f->node};
