@@ -34,15 +34,6 @@ Result<uint64_t> parse_uint(std::string_view text) {
   return v;
 }
 
-std::string bytes_text(uint64_t v) {
-  static constexpr std::pair<uint64_t, const char*> kUnits[] = {
-      {1ull << 40, "TiB"}, {1ull << 30, "GiB"}, {1ull << 20, "MiB"}, {1ull << 10, "KiB"}};
-  for (auto [size, name] : kUnits) {
-    if (v != 0 && v % size == 0) return std::to_string(v / size) + " " + name;
-  }
-  return std::to_string(v);
-}
-
 // --- Field builders ------------------------------------------------------------
 
 /// What every field states about itself.
@@ -123,7 +114,7 @@ Field number(const Meta& m, Num num, At at) {
   f.schema = {{"type", "integer"}, {"minimum", 0}, {"maximum", std::numeric_limits<T>::max()}};
   const SessionConfig defaults;
   const uint64_t d = at(defaults);
-  f.default_text = num == Num::kBytes                  ? bytes_text(d)
+  f.default_text = num == Num::kBytes                  ? format_bytes(d)
                    : num == Num::kZeroUnlimited && !d ? "0 (unlimited)"
                                                       : std::to_string(d);
   return f;
@@ -578,6 +569,15 @@ Result<uint64_t> parse_bytes(std::string_view text) {
     return Error(ErrorCode::kInvalidArgument, "'" + std::string(text) + "' is too large");
   }
   return *n << shift;
+}
+
+std::string format_bytes(uint64_t bytes) {
+  static constexpr std::pair<uint64_t, const char*> kUnits[] = {
+      {1ull << 40, "TiB"}, {1ull << 30, "GiB"}, {1ull << 20, "MiB"}, {1ull << 10, "KiB"}};
+  for (auto [size, name] : kUnits) {
+    if (bytes != 0 && bytes % size == 0) return std::to_string(bytes / size) + " " + name;
+  }
+  return std::to_string(bytes) + " bytes";
 }
 
 const std::vector<Field>& fields() {

@@ -94,4 +94,8 @@ std::string markdown_table();
 /// (also KiB, MiB, ...): "64M" is 64 << 20. Errors: kInvalidArgument.
 Result<uint64_t> parse_bytes(std::string_view text);
 
+/// Human form of a byte count, in the largest binary unit that divides it:
+/// "512 MiB", "64 KiB", "100 bytes".
+std::string format_bytes(uint64_t bytes);
+
 }  // namespace pycell::policy

@@ -1,18 +1,12 @@
 // ServerContext: engine, sessions, stateless pool, and the sandbox summary.
 #include "context.h"
 
-#include <cstdio>
+#include "common/policy.h"
 
 namespace pycell::server {
-
-std::string format_bytes(uint64_t bytes) {
-  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return std::to_string(bytes >> 30) + " GiB";
-  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
-  if (bytes >= (1ull << 10) && bytes % (1ull << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
-  return std::to_string(bytes) + " bytes";
-}
-
 namespace {
+
+using policy::format_bytes;
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;

@@ -51,7 +51,4 @@ class ServerContext {
   std::string summary_;
 };
 
-/// Human form of a byte count: "512 MiB", "64 KiB", "100 bytes".
-std::string format_bytes(uint64_t bytes);
-
 }  // namespace pycell::server

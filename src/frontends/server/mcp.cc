@@ -6,6 +6,8 @@
 
 #include <array>
 
+#include "common/policy.h"
+
 namespace pycell::server {
 namespace {
 
@@ -34,9 +36,9 @@ std::string stop_note(const ExecResult& r, const Limits& l) {
     case ExitReason::kFuel:
       return "Stopped: the CPU budget of " + std::to_string(l.fuel) + " fuel units was used up.";
     case ExitReason::kMemory:
-      return "Stopped: the memory limit of " + format_bytes(l.memory_bytes) + " was reached.";
+      return "Stopped: the memory limit of " + policy::format_bytes(l.memory_bytes) + " was reached.";
     case ExitReason::kOutputLimit:
-      return "Stopped: output ran far past the " + format_bytes(l.output_bytes) + " cap.";
+      return "Stopped: output ran far past the " + policy::format_bytes(l.output_bytes) + " cap.";
     case ExitReason::kCancelled:
       return "Stopped: the run was cancelled.";
     case ExitReason::kTrap:
