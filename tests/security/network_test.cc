@@ -1,12 +1,11 @@
 // Network from the guest's side: none by default, and host-mediated HTTP
 // (pycell_http, urllib) only within the session's HttpPolicy. Each test runs
 // Python in a session against a loopback server and asserts what the guest sees.
-#include <httplib.h>
-
 #include <chrono>
 #include <mutex>
 #include <thread>
 
+#include "loopback_server.h"
 #include "test_support.h"
 
 namespace pycell {
@@ -16,43 +15,11 @@ using namespace std::chrono_literals;
 using testing::new_session;
 using testing::outcome;
 
-/// A loopback HTTP server recording the requests it gets.
+/// The test's loopback server: a few routes, and the API key it last saw.
 class Server {
  public:
-  Server() {
-    server_.Get("/hello", [](const httplib::Request&, httplib::Response& res) {
-      res.set_header("X-Kind", "greeting");
-      res.set_content("hello from the host side", "text/plain");
-    });
-    server_.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
-      res.set_content(req.body, "application/octet-stream");
-    });
-    server_.Get("/key", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard lock(mu_);
-      last_key_ = req.get_header_value("X-Api-Key");
-      res.set_content(last_key_ == "s3cret" ? "authorized" : "denied", "text/plain");
-    });
-    server_.Get("/to-metadata", [](const httplib::Request&, httplib::Response& res) {
-      res.status = 302;
-      res.set_header("Location", "http://169.254.169.254/latest/meta-data/");
-    });
-    server_.Get("/slow", [](const httplib::Request&, httplib::Response& res) {
-      std::this_thread::sleep_for(1500ms);
-      res.set_content("late", "text/plain");
-    });
-    server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(std::string(300'000, 'x'), "text/plain");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(1ms);
-  }
-  ~Server() {
-    server_.stop();
-    thread_.join();
-  }
   std::string url(const std::string& path, const std::string& host = "127.0.0.1") const {
-    return "http://" + host + ":" + std::to_string(port_) + path;
+    return server_.url(path, host);
   }
   std::string last_key() {
     std::lock_guard lock(mu_);
@@ -60,11 +27,34 @@ class Server {
   }
 
  private:
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
   std::mutex mu_;
   std::string last_key_;
+  // Last: it serves from construction until destruction.
+  testing::LoopbackServer server_{[this](httplib::Server& s) {
+    s.Get("/hello", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("X-Kind", "greeting");
+      res.set_content("hello from the host side", "text/plain");
+    });
+    s.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(req.body, "application/octet-stream");
+    });
+    s.Get("/key", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      last_key_ = req.get_header_value("X-Api-Key");
+      res.set_content(last_key_ == "s3cret" ? "authorized" : "denied", "text/plain");
+    });
+    s.Get("/to-metadata", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 302;
+      res.set_header("Location", "http://169.254.169.254/latest/meta-data/");
+    });
+    s.Get("/slow", [](const httplib::Request&, httplib::Response& res) {
+      std::this_thread::sleep_for(1500ms);
+      res.set_content("late", "text/plain");
+    });
+    s.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(300'000, 'x'), "text/plain");
+    });
+  }};
 };
 
 /// Loopback is non-public, so reaching the test server needs it in allow_cidrs.

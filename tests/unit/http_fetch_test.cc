@@ -1,7 +1,6 @@
 // Host-mediated HTTP: every policy check is tried against a local server, and
 // the address classification against a table.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <atomic>
 #include <chrono>
@@ -11,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_server.h"
 #include "net/http_fetch.h"
 #include "net/ip_policy.h"
 
@@ -176,27 +176,8 @@ class TestServer {
     httplib::Headers headers;
   };
 
-  TestServer() {
-    auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
-    server_.Get(".*", handler);
-    server_.Post(".*", handler);
-    server_.Put(".*", handler);
-    server_.Patch(".*", handler);
-    server_.Delete(".*", handler);
-    server_.Options(".*", handler);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(1ms);
-  }
-  ~TestServer() {
-    server_.stop();
-    thread_.join();
-  }
-
-  int port() const { return port_; }
-  std::string url(std::string_view path, std::string_view host = "127.0.0.1") const {
-    return "http://" + std::string(host) + ":" + std::to_string(port_) + std::string(path);
-  }
+  int port() const { return server_.port(); }
+  std::string url(std::string_view path, std::string_view host = "127.0.0.1") const { return server_.url(path, host); }
   std::vector<Seen> seen() {
     std::lock_guard lock(mu_);
     return seen_;
@@ -238,11 +219,18 @@ class TestServer {
     }
   }
 
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
   std::mutex mu_;
   std::vector<Seen> seen_;
+  // Last: it serves (and calls handle) from construction until destruction.
+  testing::LoopbackServer server_{[this](httplib::Server& s) {
+    auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
+    s.Get(".*", handler);
+    s.Post(".*", handler);
+    s.Put(".*", handler);
+    s.Patch(".*", handler);
+    s.Delete(".*", handler);
+    s.Options(".*", handler);
+  }};
 };
 
 // A policy for the local server: 127.0.0.1 named and its address allowed.
