@@ -12,6 +12,7 @@
 
 #include "context.h"
 #include "http_common.h"
+#include "mcp.h"
 #include "mcp_http.h"
 #include "rest_api.h"
 #include "server.h"
@@ -27,8 +28,7 @@ httplib::Server::HandlerResponse guard(const ServerContext& ctx, const httplib::
   bool is_mcp = req.path == "/mcp";
   auto refuse = [&](int status, const char* code, const std::string& message) {
     if (is_mcp) {
-      send_json(res, status,
-                {{"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", -32600}, {"message", message}}}});
+      send_json(res, status, jsonrpc_error(nullptr, kInvalidRequest, message));
     } else {
       send_error(res, status, code, message);
     }
