@@ -57,13 +57,18 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+char lower(char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); }
+
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (char& c : out) c = lower(c);
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
+// Called for every header against every framing and secret header name: no allocation.
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) { return lower(x) == lower(y); });
+}
 
 // RFC 9110 token: what a header name may be made of.
 bool is_token(std::string_view s) {
