@@ -23,8 +23,6 @@ namespace {
 
 using namespace pycell::cli;
 
-constexpr const char* kVersion = "0.1.0";
-
 constexpr const char* kGlobalOptionsHelp =
     "Limits and grants (--timeout-ms, --memory-bytes, --mount, --env, ...): see pycell --help;\n"
     "they may also follow the subcommand.\n";
@@ -125,8 +123,9 @@ int main(int argc, char** argv) {
       "pycell"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand
-  app.set_version_flag("--version", std::string("pycell ") + kVersion + " (CPython " +
-                                        pycell::Engine::python_version() + ")");
+  const std::string version = std::string("pycell ") + PYCELL_VERSION + " (CPython " +
+                              pycell::Engine::python_version() + ")";
+  app.set_version_flag("--version", version);
   pycell::EngineConfig engine;
   app.add_option("--stdlib", engine.stdlib_image, "Stdlib image (default: beside the executable)")
       ->group("Engine");
@@ -220,8 +219,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*repl) {
-    const std::string banner = std::string("pycell ") + kVersion + " (CPython " + pycell::Engine::python_version() +
-                               ") in a sandbox: stdlib only, nothing of the host unless granted.\n"
+    const std::string banner = version +
+                               " in a sandbox: stdlib only, nothing of the host unless granted.\n"
                                "Ctrl-C interrupts, Ctrl-D exits.";
     return run_repl(std::move(engine), std::move(session), banner);
   }
