@@ -11,8 +11,6 @@ namespace {
 
 constexpr const char* kSessionHeader = "Mcp-Session-Id";
 
-void send_rpc(httplib::Response& res, int status, const json& message) { send_json(res, status, message); }
-
 }  // namespace
 
 void McpHttp::register_routes(httplib::Server& server) {
@@ -21,7 +19,7 @@ void McpHttp::register_routes(httplib::Server& server) {
       [this](const httplib::Request& req, httplib::Response& res, std::string& body) { post(req, res, body); });
   server.Get("/mcp", [](const httplib::Request&, httplib::Response& res) {
     res.set_header("Allow", "POST, DELETE");
-    send_rpc(res, 405, jsonrpc_error(nullptr, kInvalidRequest, "this server offers no GET event stream"));
+    send_json(res, 405, jsonrpc_error(nullptr, kInvalidRequest, "this server offers no GET event stream"));
   });
   server.Delete("/mcp", [this](const httplib::Request& req, httplib::Response& res) { remove(req, res); });
 }
@@ -29,13 +27,13 @@ void McpHttp::register_routes(httplib::Server& server) {
 std::shared_ptr<McpHttp::Client> McpHttp::client_for(const httplib::Request& req, httplib::Response& res) {
   std::string id = req.get_header_value(kSessionHeader);
   if (id.empty()) {
-    send_rpc(res, 400, jsonrpc_error(nullptr, kInvalidRequest, "missing Mcp-Session-Id header: initialize first"));
+    send_json(res, 400, jsonrpc_error(nullptr, kInvalidRequest, "missing Mcp-Session-Id header: initialize first"));
     return nullptr;
   }
   std::lock_guard lock(mu_);
   auto it = clients_.find(id);
   if (it == clients_.end()) {
-    send_rpc(res, 404, jsonrpc_error(nullptr, kInvalidRequest, "unknown or expired Mcp-Session-Id: initialize again"));
+    send_json(res, 404, jsonrpc_error(nullptr, kInvalidRequest, "unknown or expired Mcp-Session-Id: initialize again"));
     return nullptr;
   }
   it->second->last_used_ms = now_ms();
@@ -45,11 +43,11 @@ std::shared_ptr<McpHttp::Client> McpHttp::client_for(const httplib::Request& req
 void McpHttp::post(const httplib::Request& req, httplib::Response& res, const std::string& body) {
   json message = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (message.is_discarded()) {
-    return send_rpc(res, 400, jsonrpc_error(nullptr, kParseError, "parse error: body is not valid JSON"));
+    return send_json(res, 400, jsonrpc_error(nullptr, kParseError, "parse error: body is not valid JSON"));
   }
   std::string version = req.get_header_value("MCP-Protocol-Version");
   if (!version.empty() && !supported_protocol_version(version)) {
-    return send_rpc(res, 400, jsonrpc_error(nullptr, kInvalidRequest, "unsupported MCP-Protocol-Version: " + version));
+    return send_json(res, 400, jsonrpc_error(nullptr, kInvalidRequest, "unsupported MCP-Protocol-Version: " + version));
   }
 
   bool is_initialize = message.is_object() && message.contains("id") && message.value("method", "") == "initialize";
@@ -59,11 +57,11 @@ void McpHttp::post(const httplib::Request& req, httplib::Response& res, const st
     client->mcp.owner = "mcp:" + id;
     client->last_used_ms = now_ms();
     json reply = *mcp_.handle(client->mcp, message);
-    if (reply.contains("error")) return send_rpc(res, 200, reply);
+    if (reply.contains("error")) return send_json(res, 200, reply);
     {
       std::lock_guard lock(mu_);
       if (clients_.size() >= ctx_.config().max_mcp_clients) {
-        return send_rpc(res, 429,
+        return send_json(res, 429,
                         jsonrpc_error(message["id"], kInternalError,
                                       "too many MCP sessions (" + std::to_string(ctx_.config().max_mcp_clients) +
                                           "); end one with DELETE /mcp or wait for idle ones to expire"));
@@ -71,7 +69,7 @@ void McpHttp::post(const httplib::Request& req, httplib::Response& res, const st
       clients_[id] = client;
     }
     res.set_header(kSessionHeader, id);
-    return send_rpc(res, 200, reply);
+    return send_json(res, 200, reply);
   }
 
   auto client = client_for(req, res);
@@ -85,7 +83,7 @@ void McpHttp::post(const httplib::Request& req, httplib::Response& res, const st
   // A message that is not a request at all gets 400; a request's own error is
   // an ordinary JSON-RPC response.
   bool malformed = reply->contains("error") && (*reply)["id"].is_null();
-  send_rpc(res, malformed ? 400 : 200, *reply);
+  send_json(res, malformed ? 400 : 200, *reply);
 }
 
 void McpHttp::remove(const httplib::Request& req, httplib::Response& res) {
