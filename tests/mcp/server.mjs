@@ -10,7 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 const bin = process.env.PYCELL_SERVER;
-if (!bin) throw new Error('set PYCELL_SERVER to the pycell (or pycell_server_dev) executable');
+if (!bin) throw new Error('set PYCELL_SERVER to the pycell executable');
 const words = (s) => s.split(/\s+/).filter(Boolean);
 export const mcpArgs = words(process.env.PYCELL_MCP_ARGS ?? 'mcp');
 const serveArgs = words(process.env.PYCELL_SERVE_ARGS ?? 'serve');

@@ -50,7 +50,7 @@ void route_with_body(httplib::Server& server, const char* method, const std::str
     if (seen > cap) {
       if (!complete) res.set_header("Connection", "close");
       return send_error(res, 413, "payload_too_large",
-                        "request body over the limit of " + std::to_string(cap) + " bytes");
+                        body_too_large(cap));
     }
     if (!complete) {
       res.set_header("Connection", "close");
@@ -64,6 +64,8 @@ void route_with_body(httplib::Server& server, const char* method, const std::str
     server.Put(pattern, httplib::Server::HandlerWithContentReader(with_reader));
   }
 }
+
+std::string body_too_large(uint64_t cap) { return "request body over the limit of " + std::to_string(cap) + " bytes"; }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   // Walk the expected length whatever the input, so timing reveals nothing

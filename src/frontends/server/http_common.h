@@ -42,6 +42,9 @@ void route_with_body(httplib::Server& server, const char* method, const std::str
 /// Equal strings, in time that depends only on their lengths (bearer tokens).
 bool constant_time_equal(std::string_view a, std::string_view b);
 
+/// The 413 message, wherever the cap is found exceeded.
+std::string body_too_large(uint64_t cap);
+
 /// The Origin check against DNS rebinding and cross-site requests: an absent
 /// Origin (not a browser) passes; loopback origins and configured ones pass.
 bool origin_allowed(std::string_view origin, const ServerConfig& config);

@@ -83,8 +83,7 @@ httplib::Server::HandlerResponse guard(const ServerContext& ctx, const httplib::
     if (ec != std::errc() || end != len.data() + len.size() || n > allowed) {
       // The body stays unread, so this connection cannot carry another request.
       res.set_header("Connection", "close");
-      return refuse(413, "payload_too_large",
-                    "request body over the limit of " + std::to_string(cfg.max_body_bytes) + " bytes");
+      return refuse(413, "payload_too_large", body_too_large(cfg.max_body_bytes));
     }
   }
   return HR::Unhandled;
@@ -101,7 +100,7 @@ httplib::Server::HandlerResponse error_body(const ServerContext& ctx, const http
                                          : "bad_request";
   std::string message = res.status == 404 ? "no such endpoint: " + req.method + " " + req.path
                         : res.status == 413
-                            ? "request body over the limit of " + std::to_string(ctx.config().max_body_bytes) + " bytes"
+                            ? body_too_large(ctx.config().max_body_bytes)
                             : "malformed request (HTTP status " + std::to_string(res.status) + ")";
   send_error(res, res.status, code, message);
   return httplib::Server::HandlerResponse::Handled;
