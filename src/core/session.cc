@@ -120,6 +120,17 @@ std::vector<std::optional<wasi::FdEntry>> map_fds(const std::vector<std::optiona
   return out;
 }
 
+/// Copies into `map` what `fds` hold of /tmp that the tree copy did not reach
+/// (files and directories removed while open), so that no two sessions share
+/// one. False if their bytes do not fit `quota`.
+bool copy_detached(const std::vector<std::optional<wasi::FdEntry>>& fds, const std::shared_ptr<vfs::MemQuota>& quota,
+                   vfs::NodeMap& map) {
+  for (const auto& f : fds) {
+    if (f && f->node && !vfs::copy_detached(*f->node, quota, map)) return false;
+  }
+  return true;
+}
+
 /// Loads a snapshot into `s` (memory, instance, /tmp, fds). `donor`, if given,
 /// is a live instance to take the table template from when the engine has none.
 Result<void> load(SessionState& s, const Snapshot& snap, const rt::Instance* donor = nullptr) {
@@ -135,8 +146,9 @@ Result<void> load(SessionState& s, const Snapshot& snap, const rt::Instance* don
   if (!memory) return memory.error();
   if (engine_base) (*memory)->prefault(s.engine->hot);
   vfs::NodeMap map;
-  auto tmp = vfs::copy_mem_tree(*st.tmp, tmp_quota(s.config.limits), map);
-  if (!tmp) {
+  auto quota = tmp_quota(s.config.limits);
+  auto tmp = vfs::copy_mem_tree(*st.tmp, quota, map);
+  if (!tmp || !copy_detached(st.fds, quota, map)) {
     return Error(ErrorCode::kInvalidArgument, "the snapshot's /tmp does not fit this session's /tmp limits");
   }
   // Replace only after everything that can fail has succeeded.
@@ -163,8 +175,11 @@ Result<Snapshot> capture(const SessionState& s) {
   st->memory = std::move(*image);
   st->globals = s.instance->capture_globals();
   vfs::NodeMap map;
-  auto tmp = vfs::copy_mem_tree(*s.tmp, vfs::unbounded_quota(), map);
-  if (!tmp) return Error(ErrorCode::kResourceExhausted, "copying /tmp for the snapshot failed");
+  auto quota = vfs::unbounded_quota();
+  auto tmp = vfs::copy_mem_tree(*s.tmp, quota, map);
+  if (!tmp || !copy_detached(s.wasi->fds, quota, map)) {
+    return Error(ErrorCode::kResourceExhausted, "copying /tmp for the snapshot failed");
+  }
   st->tmp = tmp.value;
   st->fds = map_fds(s.wasi->fds, s.root.get(), nullptr, map);
   return Snapshot(std::move(st));

@@ -121,6 +121,8 @@ class MemDir final : public Node {
     return Errno::kSuccess;
   }
   [[nodiscard]] const auto& children() const { return children_; }
+  [[nodiscard]] bool removed() const { return removed_; }
+  void mark_removed() { removed_ = true; }
   void restore_times(const Stat& st) {
     times_.atime = st.atime_ns;
     times_.mtime = st.mtime_ns;
@@ -140,6 +142,7 @@ class MemDir final : public Node {
     return out;
   }
   Res<std::shared_ptr<Node>> create(std::string_view name, Kind kind) override {
+    if (removed_) return Errno::kNoent;
     if (children_.count(name)) return Errno::kExist;
     if (quota_->files >= quota_->max_files) return Errno::kDquot;
     std::shared_ptr<Node> n;
@@ -156,6 +159,7 @@ class MemDir final : public Node {
     auto* file = dynamic_cast<MemFile*>(target.get());
     if (!file) return target->kind() == Kind::kDirectory ? Errno::kPerm : Errno::kXdev;
     if (file->quota() != quota_.get()) return Errno::kXdev;
+    if (removed_) return Errno::kNoent;
     if (children_.count(name)) return Errno::kExist;
     if (quota_->files >= quota_->max_files) return Errno::kDquot;
     file->linked(+1);
@@ -178,6 +182,7 @@ class MemDir final : public Node {
   Errno rename(std::string_view name, Node& to_dir, std::string_view to_name) override {
     auto* dest = dynamic_cast<MemDir*>(&to_dir);
     if (!dest || dest->quota_ != quota_) return Errno::kXdev;
+    if (dest->removed_) return Errno::kNoent;
     auto it = children_.find(name);
     if (it == children_.end()) return Errno::kNoent;
     std::shared_ptr<Node> moving = it->second;
@@ -216,6 +221,7 @@ class MemDir final : public Node {
   }
   void erase(Children::iterator it) {
     if (auto* f = dynamic_cast<MemFile*>(it->second.get())) f->linked(-1);
+    if (auto* d = dynamic_cast<MemDir*>(it->second.get())) d->mark_removed();
     children_.erase(it);
     --quota_->files;
     times_.modified();
@@ -244,6 +250,10 @@ class MemDir final : public Node {
   }
   std::shared_ptr<MemQuota> quota_;
   uint32_t depth_;
+  /// Removed from its parent (it was empty) but still open: it takes no new
+  /// entries, as on Linux, for they could never be reached or removed again
+  /// and would hold the file quota for good.
+  bool removed_ = false;
   Children children_;
   Times times_;
   uint64_t ino_ = next_ino();
@@ -314,6 +324,26 @@ Res<std::shared_ptr<Node>> copy_mem_tree(const Node& root, std::shared_ptr<MemQu
   map[&root] = copy;
   if (Errno e = copy_children(static_cast<const MemDir&>(root), *copy, map); e != Errno::kSuccess) return e;
   return std::shared_ptr<Node>(copy);
+}
+
+Res<std::shared_ptr<Node>> copy_detached(const Node& node, const std::shared_ptr<MemQuota>& quota, NodeMap& map) {
+  if (auto it = map.find(&node); it != map.end()) return it->second;
+  std::shared_ptr<Node> copy;
+  if (const auto* file = dynamic_cast<const MemFile*>(&node)) {
+    auto f = std::make_shared<MemFile>(quota);
+    f->linked(-1);  // no name: not counted among the quota's files either
+    if (Errno e = f->assign(file->data().data(), file->data().size(), file->stat()); e != Errno::kSuccess) return e;
+    copy = std::move(f);
+  } else if (const auto* dir = dynamic_cast<const MemDir*>(&node)) {
+    auto d = std::make_shared<MemDir>(quota, 0);
+    if (Errno e = copy_children(*dir, *d, map); e != Errno::kSuccess) return e;
+    if (dir->removed()) d->mark_removed();
+    copy = std::move(d);
+  } else {
+    return std::shared_ptr<Node>();
+  }
+  map[&node] = copy;
+  return copy;
 }
 
 std::vector<MemEntry> list_mem_tree(const Node& root) {

@@ -34,6 +34,15 @@ using NodeMap = std::map<const Node*, std::shared_ptr<Node>>;
 /// Errors: ENOSPC/EDQUOT/ENAMETOOLONG if it does not fit the quota.
 Res<std::shared_ptr<Node>> copy_mem_tree(const Node& root, std::shared_ptr<MemQuota> quota, NodeMap& map);
 
+/// Copies `node`, held open by a guest fd, if it is an in-memory node that
+/// copy_mem_tree did not reach with `map`: a file or directory removed while
+/// open. Each such node is copied once (its copy is added to `map`), so a
+/// fork or a snapshot never shares one with its source. Returns the node's
+/// copy (the one already in `map` if it was reached), or null if `node` is not
+/// in-memory (the stdlib image, a static directory, a host mount).
+/// Errors: ENOSPC if its bytes do not fit `quota`.
+Res<std::shared_ptr<Node>> copy_detached(const Node& node, const std::shared_ptr<MemQuota>& quota, NodeMap& map);
+
 /// One node of an in-memory tree, in a flat pre-order listing (for serialization).
 struct MemEntry {
   std::string path;      // relative to the root, '/'-separated; "" for the root

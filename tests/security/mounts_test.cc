@@ -21,6 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::attempt;
+using testing::exec_ok;
 using testing::new_session;
 using testing::random_token;
 using testing::run_fresh;
@@ -554,6 +555,72 @@ TEST(Scratch, DepthLimitIsEnametoolong) {
                                "print(os.path.isdir('/tmp/a/b/c/d/e'))\n",
                            c);
   EXPECT_EQ(r.stdout_text, "deeper OSError ENAMETOOLONG\nTrue\n") << r.stderr_text;
+}
+
+// A /tmp file unlinked while open is part of the session's state like any
+// other: a fork, a snapshot, a rollback and every session made from one
+// snapshot have their own copy of it.
+TEST(Scratch, UnlinkedOpenFileIsPrivateToForksAndSnapshots) {
+  SessionConfig c;
+  c.limits.fuel = 20'000'000;
+  Session s = new_session(c);
+  ExecResult r = exec_ok(s, "import os\nfd = os.open('/tmp/gone', os.O_RDWR | os.O_CREAT)\n"
+                            "os.write(fd, b'parent')\nos.unlink('/tmp/gone')\n");
+  ASSERT_EQ(r.exit_reason, ExitReason::kOk) << r.stderr_text;
+  const std::string read = "print(os.pread(fd, 6, 0), os.fstat(fd).st_nlink)\n";
+  auto write = [](const std::string& what) { return "os.pwrite(fd, b'" + what + "', 0)\n"; };
+
+  auto child = s.fork();
+  ASSERT_TRUE(child) << child.error().message();
+  EXPECT_EQ(exec_ok(*child, write("child!") + read).stdout_text, "b'child!' 0\n");
+  EXPECT_EQ(exec_ok(s, read).stdout_text, "b'parent' 0\n");
+
+  auto snap = s.snapshot();
+  ASSERT_TRUE(snap) << snap.error().message();
+  auto a = Session::create(testing::test_engine(), *snap, c);
+  auto b = Session::create(testing::test_engine(), *snap, c);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(exec_ok(*a, write("AAAAAA") + read).stdout_text, "b'AAAAAA' 0\n");
+  EXPECT_EQ(exec_ok(*b, read).stdout_text, "b'parent' 0\n");
+
+  // A run that traps rolls back to the snapshot, its writes undone.
+  r = exec_ok(s, write("trap!!") + "while True: pass\n");
+  EXPECT_TRUE(r.rolled_back);
+  EXPECT_EQ(exec_ok(s, read).stdout_text, "b'parent' 0\n");
+  EXPECT_EQ(exec_ok(s, write("later!")).exit_reason, ExitReason::kOk);
+  ASSERT_TRUE(s.restore(*snap));
+  EXPECT_EQ(exec_ok(s, read).stdout_text, "b'parent' 0\n");
+  EXPECT_EQ(exec_ok(*a, read).stdout_text, "b'AAAAAA' 0\n");
+  EXPECT_EQ(exec_ok(*child, read).stdout_text, "b'child!' 0\n");
+}
+
+// Linux refuses new entries in a removed directory (ENOENT); were they
+// allowed, they would hold /tmp's file quota with no name to remove them by.
+TEST(Scratch, RemovedDirectoryTakesNoNewEntries) {
+  SessionConfig c;
+  c.limits.tmp_files = 10;
+  ExecResult r = run_fresh("import os\nos.mkdir('/tmp/d')\nopen('/tmp/x', 'w').close()\n"
+                           "dfd = os.open('/tmp/d', os.O_RDONLY)\nos.rmdir('/tmp/d')\n" +
+                               attempt("create", "os.open('f', os.O_WRONLY | os.O_CREAT, dir_fd=dfd)") +
+                               attempt("mkdir", "os.mkdir('sub', dir_fd=dfd)") +
+                               attempt("rename", "os.rename('/tmp/x', 'x', dst_dir_fd=dfd)") +
+                               attempt("link", "os.link('/tmp/x', 'y', dst_dir_fd=dfd)") +
+                               "os.close(dfd)\nos.unlink('/tmp/x')\nmade = 0\n"
+                               "try:\n"
+                               "    for i in range(100):\n"
+                               "        open(f'/tmp/f{i}', 'w').close(); made += 1\n"
+                               "except OSError as e:\n"
+                               "    import errno; print(made, type(e).__name__, errno.errorcode[e.errno])\n"
+                               "print(sorted(os.listdir('/tmp'))[:2])\n",
+                           c);
+  EXPECT_EQ(r.stdout_text,
+            "create FileNotFoundError ENOENT\n"
+            "mkdir FileNotFoundError ENOENT\n"
+            "rename FileNotFoundError ENOENT\n"
+            "link FileNotFoundError ENOENT\n"
+            "10 OSError EDQUOT\n"
+            "['f0', 'f1']\n")
+      << r.stderr_text;
 }
 
 }  // namespace
