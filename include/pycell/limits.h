@@ -42,6 +42,8 @@ struct Limits {
   /// existing file is opened for writing, and 4 KiB per file, directory or link
   /// created); past it writes fail with EDQUOT. See docs/filesystem.md.
   uint64_t mount_write_bytes = 64ull << 20;
+  /// Host fds the session's open mount files may hold (1 per reader, 2 per writer); past it EMFILE.
+  uint64_t host_fds = 256;
   /// Cap on the JSON arguments of one host function call, checked before
   /// they are copied out of the guest; past it the call raises ValueError.
   uint64_t host_call_bytes = 1ull << 20;

@@ -38,6 +38,8 @@ Result<OpenMounts> open_mounts(const std::vector<Mount>& mounts, const Limits& l
   OpenMounts out;
   auto quota = std::make_shared<vfs::WriteQuota>();
   quota->max_bytes = limits.mount_write_bytes;
+  auto fds = std::make_shared<vfs::FdBudget>();
+  fds->max = limits.host_fds;
   for (size_t i = 0; i < mounts.size(); ++i) {
     const Mount& m = mounts[i];
     const std::string what = "mount guest_path \"" + m.guest_path + "\": ";
@@ -54,7 +56,7 @@ Result<OpenMounts> open_mounts(const std::vector<Mount>& mounts, const Limits& l
     if (m.package_path && m.access != Mount::Access::kReadOnly) {
       return Error(ErrorCode::kInvalidArgument, what + "package_path needs a read-only mount");
     }
-    auto root = vfs::open_host_dir(m.host_path, m.access == Mount::Access::kReadWrite, quota);
+    auto root = vfs::open_host_dir(m.host_path, m.access == Mount::Access::kReadWrite, quota, fds);
     if (!root) return root.error();
     out.roots.emplace_back(m.guest_path, std::move(*root));
   }

@@ -24,7 +24,8 @@ struct OpenMounts {
 
 /// Validates `mounts` (guest paths absolute, normalized, not "/", /tmp or /usr,
 /// not nested, no duplicates; host paths existing directories) and opens them.
-/// Writes through them are charged to one per-session quota from `limits`.
+/// Writes through them are charged to one per-session quota from `limits`,
+/// and their open files to one per-session host descriptor budget.
 /// Errors: kInvalidArgument (bad guest path), kNotFound / kIo (host path).
 Result<OpenMounts> open_mounts(const std::vector<Mount>& mounts, const Limits& limits);
 

@@ -1,7 +1,9 @@
 // Host directory filesystem (see host_fs.h). Path nodes hold no host resource:
 // every operation resolves the node's path again from the mount's root fd,
-// beneath it. Open files are handles holding a host descriptor; a file opened
-// for writing is a private temporary copy published by rename at close.
+// beneath it. Open files are handles holding a host descriptor (two for a
+// file opened for writing: a private temporary copy published by rename at
+// close, and its directory), each leased from the session's and the
+// process's descriptor budgets (fd_budget.h).
 #include "vfs/host_fs.h"
 
 #include <dirent.h>
@@ -178,6 +180,7 @@ struct MountRoot {
   Fd root;  // O_PATH | O_DIRECTORY: every resolution starts here
   bool writable;
   std::shared_ptr<WriteQuota> quota;
+  std::shared_ptr<FdBudget> fds;
 
   [[nodiscard]] bool fits(uint64_t n) const { return n <= quota->max_bytes - quota->used_bytes; }
   void charge(uint64_t n) { quota->used_bytes += n; }
@@ -231,7 +234,9 @@ class HostPath : public HostNode {
 /// A file open for reading: the host descriptor found at open time.
 class HostReader final : public HostNode {
  public:
-  HostReader(std::shared_ptr<MountRoot> m, Fd fd) : HostNode(std::move(m)), fd_(std::move(fd)) {}
+  static constexpr uint32_t kHostFds = 1;
+  HostReader(std::shared_ptr<MountRoot> m, FdLease lease, Fd fd)
+      : HostNode(std::move(m)), lease_(std::move(lease)), fd_(std::move(fd)) {}
   [[nodiscard]] Kind kind() const override { return Kind::kFile; }
   [[nodiscard]] Stat stat() const override { return stat_of_open(fd_.get()); }
   Res<size_t> pread(uint64_t offset, std::span<uint8_t> out) const override {
@@ -244,6 +249,7 @@ class HostReader final : public HostNode {
   }
 
  private:
+  FdLease lease_;  // outlives fd_: the descriptor is closed before it is given back
   Fd fd_;
 };
 
@@ -297,9 +303,10 @@ std::string temp_name() {
 /// file is removed and the target keeps its old content.
 class HostWriter final : public HostNode {
  public:
-  HostWriter(std::shared_ptr<MountRoot> m, Fd dir, std::string name, std::string temp, Fd file)
-      : HostNode(std::move(m)), dir_(std::move(dir)), name_(std::move(name)), temp_(std::move(temp)),
-        file_(std::move(file)) {}
+  static constexpr uint32_t kHostFds = 2;
+  HostWriter(std::shared_ptr<MountRoot> m, FdLease lease, Fd dir, std::string name, std::string temp, Fd file)
+      : HostNode(std::move(m)), lease_(std::move(lease)), dir_(std::move(dir)), name_(std::move(name)),
+        temp_(std::move(temp)), file_(std::move(file)) {}
   ~HostWriter() override {
     if (!published_) unlinkat(dir_.get(), temp_.c_str(), 0);
   }
@@ -307,6 +314,8 @@ class HostWriter final : public HostNode {
   /// `exists`: the file is on the host (else the guest just created it).
   static Res<std::shared_ptr<Node>> start(std::shared_ptr<MountRoot> m, const std::string& rel, bool exists,
                                          bool truncate) {
+    auto lease = FdLease::take(m->fds, kHostFds);
+    if (!lease) return lease.err;
     auto dir = m->open(parent_of(rel), O_PATH | O_DIRECTORY);
     if (!dir) return dir.err;
     const std::string name = name_of(rel);
@@ -333,7 +342,8 @@ class HostWriter final : public HostNode {
     std::string temp = temp_name();
     auto file = open_beneath(dir.value.get(), temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0666);
     if (!file) return file.err;
-    auto w = std::make_shared<HostWriter>(m, std::move(dir.value), name, std::move(temp), std::move(file.value));
+    auto w = std::make_shared<HostWriter>(m, std::move(lease.value), std::move(dir.value), name, std::move(temp),
+                                          std::move(file.value));
     if (exists && fchmod(w->file_.get(), original.st_mode & 07777) != 0) return from_errno(errno);
     if (copy) {
       auto copied = copy_file(source.get(), w->file_.get(), static_cast<uint64_t>(original.st_size));
@@ -391,6 +401,7 @@ class HostWriter final : public HostNode {
   }
 
  private:
+  FdLease lease_;  // outlives dir_ and file_
   Fd dir_;  // the target's directory, found once at open
   std::string name_, temp_;
   Fd file_;  // the temporary file, read-write
@@ -407,6 +418,8 @@ class HostFile final : public HostPath {
       if (!m_->writable) return Errno::kRofs;
       return HostWriter::start(m_, rel_, exists_, truncate);
     }
+    auto lease = FdLease::take(m_->fds, HostReader::kHostFds);
+    if (!lease) return lease.err;
     // O_NONBLOCK: should a FIFO have replaced the file since the lookup,
     // opening it must not wait; the type is checked on what was opened.
     auto fd = m_->open(rel_, O_RDONLY | O_NONBLOCK | O_NOCTTY);
@@ -414,7 +427,7 @@ class HostFile final : public HostPath {
     auto s = fstat_of(fd.value.get());
     if (!s) return s.err;
     if (!S_ISREG(s.value.st_mode)) return S_ISDIR(s.value.st_mode) ? Errno::kIsdir : Errno::kNotsup;
-    return std::shared_ptr<Node>(std::make_shared<HostReader>(m_, std::move(fd.value)));
+    return std::shared_ptr<Node>(std::make_shared<HostReader>(m_, std::move(lease.value), std::move(fd.value)));
   }
 
  private:
@@ -550,7 +563,7 @@ class HostDir final : public HostPath {
 }  // namespace
 
 Result<std::shared_ptr<Node>> open_host_dir(const std::string& host_path, bool writable,
-                                            std::shared_ptr<WriteQuota> quota) {
+                                            std::shared_ptr<WriteQuota> quota, std::shared_ptr<FdBudget> fds) {
   const std::string what = "mount host_path \"" + host_path + "\": ";
   Fd root(::open(host_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (root.get() < 0) {
@@ -567,7 +580,7 @@ Result<std::shared_ptr<Node>> open_host_dir(const std::string& host_path, bool w
   ::close(static_cast<int>(probe));
   auto s = fstat_of(root.get());
   if (!s) return Error(ErrorCode::kIo, what + "fstat failed");
-  auto m = std::make_shared<MountRoot>(MountRoot{std::move(root), writable, std::move(quota)});
+  auto m = std::make_shared<MountRoot>(MountRoot{std::move(root), writable, std::move(quota), std::move(fds)});
   return std::shared_ptr<Node>(std::make_shared<HostDir>(std::move(m), std::string(), to_stat(s.value)));
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "pycell/error.h"
+#include "vfs/fd_budget.h"
 #include "vfs/vfs.h"
 
 namespace pycell::vfs {
@@ -30,10 +31,13 @@ inline constexpr std::string_view kMountTempPrefix = ".pycell-tmp-";
 
 /// Opens the host directory `host_path` as a mount root: the one use of the
 /// host's ambient authority for mounts (the path is the embedder's, not the
-/// guest's). `quota` is charged by writes (read-write mounts only).
+/// guest's). `quota` is charged by writes (read-write mounts only); `fds`
+/// leases the host descriptors of open files (one per reader, two per
+/// writer): past it, or past the process's budget, opening a file fails with
+/// EMFILE or ENFILE.
 /// Errors: kNotFound (missing, or not a directory), kIo (any other refusal).
 Result<std::shared_ptr<Node>> open_host_dir(const std::string& host_path, bool writable,
-                                            std::shared_ptr<WriteQuota> quota);
+                                            std::shared_ptr<WriteQuota> quota, std::shared_ptr<FdBudget> fds);
 
 /// Whether `node` is a host directory's node or an open file of one.
 bool is_host_node(const Node& node);

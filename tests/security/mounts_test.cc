@@ -2,11 +2,13 @@
 // mount is refused with the exact error Python sees. Also the /tmp limits.
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <string>
@@ -518,6 +520,86 @@ TEST(Mounts, PackagesImportFromAPackagePathMount) {
                            c);
   EXPECT_EQ(r.stdout_text, "imported from a mount 42 /pkgs/mypkg/__init__.py True\n1.2\n") << r.stderr_text;
   EXPECT_EQ(host_names(t.path / "mypkg"), (std::vector<std::string>{"__init__.py", "core.py"}));  // no __pycache__
+}
+
+/// Lowers the soft RLIMIT_NOFILE for one test to what a process gets by
+/// default (the servers raise it; an embedding program may not).
+struct SoftFdLimit {
+  rlimit old{};
+  explicit SoftFdLimit(rlim_t n) {
+    EXPECT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+    rlimit l = old;
+    l.rlim_cur = std::min(n, old.rlim_max);
+    EXPECT_EQ(setrlimit(RLIMIT_NOFILE, &l), 0);
+  }
+  ~SoftFdLimit() { setrlimit(RLIMIT_NOFILE, &old); }
+};
+
+ExecOptions script_mode() {
+  ExecOptions o;
+  o.mode = ExecOptions::Mode::kScript;
+  return o;
+}
+
+/// Python opening `path_expr` (an f-string over len(fds)) with `flags` until
+/// it fails; prints how many it opened and the error.
+std::string open_until_refused(const std::string& path_expr, const std::string& flags) {
+  return "import os, errno\nfds = []\ntry:\n    while True:\n        fds.append(os.open(" + path_expr + ", " +
+         flags + "))\nexcept OSError as e:\n    print(len(fds), e.errno, errno.errorcode[e.errno], e.strerror)\n";
+}
+
+// A writer holds two host descriptors, a reader one. One session hoarding
+// them gets EMFILE at its own budget, and the others keep opening files.
+TEST(Mounts, OpenFilesAreBudgetedPerSession) {
+  SoftFdLimit limit(1024);
+  Tree tr;
+  Session hog = new_session(tr.config());
+  ExecResult r = exec_ok(hog, open_until_refused("f'/work/f{len(fds)}'", "os.O_WRONLY | os.O_CREAT"), script_mode());
+  EXPECT_EQ(r.stdout_text, "128 33 EMFILE No file descriptors available\n") << r.stderr_text;  // 256 / 2
+
+  Session other = new_session(tr.config());
+  r = exec_ok(other, "print(open('/data/hello.txt').read())\n"
+                     "with open('/work/mine.txt', 'w') as f: f.write('mine')\n"
+                     "print(open('/work/mine.txt').read())\n");
+  EXPECT_EQ(r.stdout_text, "hello\nmine\n") << r.stderr_text;
+
+  // Closing gives them back: the same budget holds 256 readers.
+  r = exec_ok(hog, "for fd in fds: os.close(fd)\n" + open_until_refused("'/data/hello.txt'", "os.O_RDONLY"),
+              script_mode());
+  EXPECT_EQ(r.stdout_text, "256 33 EMFILE No file descriptors available\n") << r.stderr_text;
+}
+
+// The process budget (3/4 of the soft RLIMIT_NOFILE: 768 of 1024 here) is
+// shared by every session; when it is spent the guest gets ENFILE, and a
+// session destroyed or rolled back gives its descriptors back.
+TEST(Mounts, OpenFilesAreBudgetedPerProcessAndReleased) {
+  SoftFdLimit limit(1024);
+  Tree tr;
+  SessionConfig c = tr.config();
+  c.limits.fuel = 20'000'000;
+  const std::string hoard = open_until_refused("'/data/hello.txt'", "os.O_RDONLY");
+  std::vector<Session> hogs;
+  for (int i = 0; i < 3; ++i) {
+    hogs.push_back(new_session(c));
+    ExecResult r = exec_ok(hogs.back(), hoard, script_mode());
+    EXPECT_EQ(r.stdout_text, "256 33 EMFILE No file descriptors available\n") << r.stderr_text;
+  }
+  Session late = new_session(c);
+  const std::string one = attempt("open", "len(open('/data/hello.txt').read())");
+  ExecResult r = exec_ok(late, one);
+  EXPECT_EQ(r.stdout_text, "open OSError ENFILE\n") << r.stderr_text;
+
+  hogs.pop_back();  // destroyed
+  r = exec_ok(late, one);
+  EXPECT_EQ(r.stdout_text, "open ALLOWED 5\n") << r.stderr_text;
+
+  // A run that traps is rolled back, and its open files closed with it.
+  r = exec_ok(hogs.back(), "for fd in fds: os.close(fd)\n" + hoard + "while True: pass\n", script_mode());
+  EXPECT_EQ(r.stdout_text, "256 33 EMFILE No file descriptors available\n") << r.stderr_text;
+  EXPECT_EQ(r.exit_reason, ExitReason::kFuel);
+  EXPECT_TRUE(r.rolled_back);
+  r = exec_ok(hogs.back(), hoard, script_mode());
+  EXPECT_EQ(r.stdout_text, "256 33 EMFILE No file descriptors available\n") << r.stderr_text;
 }
 
 // The private /tmp's limits, as the guest sees them.

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "host_dir_support.h"
+#include "vfs/fd_budget.h"
 #include "vfs/host_fs.h"
 #include "vfs/mem_fs.h"
 
@@ -49,8 +50,15 @@ std::shared_ptr<WriteQuota> quota(uint64_t max = 1 << 20) {
   return q;
 }
 
-std::shared_ptr<Node> mount(const fs::path& p, bool writable, std::shared_ptr<WriteQuota> q = quota()) {
-  auto r = open_host_dir(p, writable, std::move(q));
+std::shared_ptr<FdBudget> fd_budget(uint64_t max = 64) {
+  auto b = std::make_shared<FdBudget>();
+  b->max = max;
+  return b;
+}
+
+std::shared_ptr<Node> mount(const fs::path& p, bool writable, std::shared_ptr<WriteQuota> q = quota(),
+                            std::shared_ptr<FdBudget> fds = fd_budget()) {
+  auto r = open_host_dir(p, writable, std::move(q), std::move(fds));
   EXPECT_TRUE(r) << r.error().message();
   return *r;
 }
@@ -71,10 +79,10 @@ Res<std::shared_ptr<Node>> walk(std::shared_ptr<Node> root, const std::string& p
 TEST(HostFs, MissingOrNonDirectoryHostPathIsNotFound) {
   TempDir t;
   put(t.path / "file", "x");
-  auto missing = open_host_dir(t.path / "nope", false, quota());
+  auto missing = open_host_dir(t.path / "nope", false, quota(), fd_budget());
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
-  auto file = open_host_dir(t.path / "file", false, quota());
+  auto file = open_host_dir(t.path / "file", false, quota(), fd_budget());
   ASSERT_FALSE(file);
   EXPECT_EQ(file.error().code(), ErrorCode::kNotFound);
 }
@@ -418,6 +426,36 @@ TEST(HostFs, HostInodesDoNotCollideWithInMemoryOnes) {
   auto root = mount(t.path, false);
   EXPECT_GE(root->lookup("f").value->stat().ino, 1ull << 63);
   EXPECT_LT(next_ino(), 1ull << 63);
+}
+
+TEST(HostFs, OpenFilesLeaseHostDescriptorsUntilDropped) {
+  TempDir t;
+  put(t.path / "a.txt", "aaa");
+  auto fds = fd_budget(3);
+  auto root = mount(t.path, true, quota(), fds);
+  auto a = root->lookup("a.txt");
+  ASSERT_TRUE(a);
+  const uint64_t held = process_fds_held();
+  auto reader = a.value->open(false, false);
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(fds->used, 1u);
+  auto writer = a.value->open(true, false);  // its copy and its directory
+  ASSERT_TRUE(writer);
+  EXPECT_EQ(fds->used, 3u);
+  EXPECT_EQ(process_fds_held(), held + 3);
+  EXPECT_EQ(a.value->open(false, false).err, Errno::kMfile);
+  auto created = root->create("new.txt", Kind::kFile);
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created.value->open(true, false).err, Errno::kMfile);
+  EXPECT_EQ(host_names(t.path).size(), 2u);  // a.txt and the open writer's copy: none for the refused one
+
+  writer = {Errno::kBadf};  // dropped unclosed
+  EXPECT_EQ(host_names(t.path), std::vector<std::string>{"a.txt"});
+  EXPECT_EQ(fds->used, 1u);
+  EXPECT_EQ(process_fds_held(), held + 1);
+  reader = {Errno::kBadf};
+  EXPECT_EQ(fds->used, 0u);
+  EXPECT_EQ(process_fds_held(), held);
 }
 
 }  // namespace

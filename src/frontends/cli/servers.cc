@@ -1,6 +1,8 @@
 // mcp and serve (see servers.h).
 #include "servers.h"
 
+#include <sys/resource.h>
+
 #include "options.h"
 #include "run.h"
 
@@ -63,6 +65,11 @@ int ServerCommands::run(EngineConfig engine, SessionConfig session) {
     config_.bearer_token = std::move(*v);
   } else {
     config_.bearer_token = token_;
+  }
+  // Open mount files are budgeted from the soft fd limit (docs/filesystem.md): a server gets what the host allows.
+  if (rlimit l{}; getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur < l.rlim_max) {
+    l.rlim_cur = l.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &l);
   }
   return mcp_->parsed() ? server::run_mcp_stdio(config_) : server::run_http(config_);
 }

@@ -442,6 +442,9 @@ std::vector<Field> build() {
   t.push_back(limit({"limits.mount_write_bytes", "--mount-write-bytes", "BYTES", "bytes",
                      "Bytes the guest may write to read-write mounts per session; then EDQUOT"},
                     Num::kBytes, &Limits::mount_write_bytes));
+  t.push_back(limit({"limits.host_fds", "--host-fds", "N", "fds",
+                     "Host fds open mount files may hold (1 per reader, 2 per writer); then EMFILE"},
+                    Num::kPlain, &Limits::host_fds));
   t.push_back(limit({"limits.host_call_bytes", "--host-call-bytes", "BYTES", "bytes",
                      "Cap on the JSON arguments of one host function call (ValueError past it)"},
                     Num::kBytes, &Limits::host_call_bytes));
