@@ -632,6 +632,13 @@ class TerminalOutput(unittest.TestCase):
         self.assertIn("safe^MEVIL\tok \\u009b31m red é\n".encode(), seen)
         self.assertIn(b"err ^[[31m\n", seen)
 
+    def test_json_on_a_terminal_stays_valid_and_means_the_same(self):
+        status, seen = run_on_terminal(["exec", "--json", "-c", "print('\\x1b[2J \\x9b \\r')"])
+        self.assertEqual(status, 0, seen)
+        self.assertNotIn(b"\x1b", seen)
+        self.assertNotIn("\x9b".encode(), seen)
+        self.assertEqual(json.loads(seen)["stdout"], "\x1b[2J \x9b \r\n")
+
     def test_raw_output_passes_them_through(self):
         status, seen = run_on_terminal(["exec", "--raw-output", "-c", self.CODE])
         self.assertEqual(status, 0, seen)
