@@ -27,6 +27,13 @@ struct EngineConfig {
   /// iterate sets of strings in the same order in every process. Unset: a
   /// random secret per Engine, shared by its sessions.
   std::optional<uint64_t> hash_seed;
+  /// Secret key of the HMAC-SHA256 that seals serialized snapshots
+  /// (Snapshot::serialize/deserialize): Engines given the same key load each
+  /// other's snapshots, and bytes made without it are refused. At least 32
+  /// bytes, from a cryptographic random source; share it only with parties
+  /// whose snapshots you would run (see docs/capabilities.md). Unset: a random
+  /// key per Engine, so its snapshots load only in that Engine (this process).
+  std::optional<std::string> snapshot_key;
   /// Modules imported into the pre-initialized snapshot: imports are then free
   /// in every session. Modules that seed per-process state (random, and so
   /// tempfile, uuid, secrets, statistics) are left out, since every session
@@ -44,7 +51,8 @@ struct EngineState;  // opaque
 class Engine {
  public:
   /// Loads the images and (by default) builds the pre-initialized snapshot.
-  /// Errors: kNotFound (no image), kCorrupt (bad image), kGuest (start-up failed).
+  /// Errors: kNotFound (no image), kCorrupt (bad image), kGuest (start-up
+  /// failed), kInvalidArgument (a snapshot_key shorter than 32 bytes).
   static Result<Engine> create(EngineConfig config);
 
   /// CPython version string of the guest, e.g. "3.13.5".

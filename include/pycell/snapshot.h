@@ -10,6 +10,7 @@
 
 namespace pycell {
 
+class Engine;
 struct SnapshotState;  // opaque
 
 /// A session's complete state at one moment: guest memory, interpreter
@@ -18,13 +19,26 @@ struct SnapshotState;  // opaque
 /// they write them. Thread-safe.
 class Snapshot {
  public:
-  /// Bytes that another process running the same pycell build can load with
-  /// deserialize(): a header naming the build, the state, and a SHA-256 of it all.
-  [[nodiscard]] Result<std::string> serialize() const;
+  /// Bytes that deserialize() loads in `engine`, or in any Engine of the same
+  /// pycell build holding the same EngineConfig::snapshot_key (in any process):
+  /// a header naming the build, the state, and an HMAC-SHA256 of it all under
+  /// that key. Without a configured key the Engine's key is random, so only
+  /// `engine` itself loads them. The bytes are authenticated, not encrypted:
+  /// they hold whatever the guest held (variables, /tmp), so store them as
+  /// you would that data.
+  /// Errors: kInvalidArgument if a file is open outside /tmp.
+  [[nodiscard]] Result<std::string> serialize(const Engine& engine) const;
 
-  /// Loads serialize()'s output. Errors: kCorrupt if it is truncated, altered
-  /// or not a snapshot; kInvalidArgument if another pycell build made it.
-  static Result<Snapshot> deserialize(std::string_view bytes);
+  /// Loads serialize()'s output, sealed with `engine`'s key. The seal is
+  /// checked (in constant time) before anything else is read, so bytes from a
+  /// party without the key are refused unparsed; behind it, every count and
+  /// length is still checked against the bytes given before anything is
+  /// allocated.
+  /// A serialized snapshot may cross a trust boundary only between parties
+  /// that share the key. Errors: kCorrupt if it is truncated, altered, sealed
+  /// with another key or not a snapshot; kInvalidArgument if another pycell
+  /// build (or snapshot format) made it.
+  static Result<Snapshot> deserialize(const Engine& engine, std::string_view bytes);
 
   /// Size of the guest memory it holds, in bytes.
   [[nodiscard]] uint64_t memory_bytes() const;

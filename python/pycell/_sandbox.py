@@ -57,17 +57,21 @@ class Sandbox:
     extra_images, preinit (snapshot a started interpreter so sessions start
     in microseconds; default True), preload (modules imported into it),
     hash_seed (fixes the string-hash secret, as PYTHONHASHSEED does, so
-    deterministic sessions iterate sets of strings alike in every process).
+    deterministic sessions iterate sets of strings alike in every process),
+    snapshot_key (bytes, at least 32: the HMAC key that seals serialized
+    snapshots; sandboxes with the same key load each other's, and without one
+    a sandbox loads only its own).
     """
 
     def __init__(self, *, functions: Functions = None, tools: Functions = None, stdlib_image: Optional[str] = None,
                  extra_images: Sequence[str] = (), preinit: bool = True, preload: Optional[Sequence[str]] = None,
-                 hash_seed: Optional[int] = None, **settings: Any):
+                 hash_seed: Optional[int] = None, snapshot_key: Optional[bytes] = None, **settings: Any):
         _pycell.check_config(_settings_json(settings))
         self._settings = dict(settings)
         self._functions = {**_tools.host_functions(functions), **_tools.host_functions(tools)}
         self._engine = _pycell.Engine(os.fspath(stdlib_image or _STDLIB_IMAGE), [os.fspath(i) for i in extra_images],
-                                      preinit, None if preload is None else list(preload), hash_seed)
+                                      preinit, None if preload is None else list(preload), hash_seed,
+                                      None if snapshot_key is None else bytes(snapshot_key))
 
     def session(self, *, snapshot: Optional[Snapshot] = None, functions: Functions = None, tools: Functions = None,
                 **settings: Any) -> "Session":
@@ -82,6 +86,13 @@ class Sandbox:
             raise ValueError("the sandbox is closed")
         config = _settings_json({**self._settings, **settings})
         return Session(_pycell.create_session(self._engine, config, list(specs.values()), snapshot))
+
+    def load_snapshot(self, data: bytes) -> Snapshot:
+        """A snapshot from Snapshot.serialize() bytes made by this sandbox or one with the same
+        snapshot_key. Raises CorruptError if they are altered or sealed with another key."""
+        if self._engine is None:
+            raise ValueError("the sandbox is closed")
+        return _pycell.load_snapshot(self._engine, bytes(data))
 
     def run(self, code: str, **exec_options: Any) -> ExecResult:
         """Runs code in a fresh session that is discarded afterwards (see Session.exec for the options)."""

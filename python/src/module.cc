@@ -54,6 +54,7 @@ struct PyEngine {
 
 struct PySnapshot {
   pycell::Snapshot snapshot;
+  std::shared_ptr<PyEngine> engine;  // whose key seals serialize()
 };
 
 // The fields of ExecResult, by name; pycell.ExecResult(**fields) is the dataclass.
@@ -156,7 +157,7 @@ class PySession {
       py::gil_scoped_release nogil;
       return session_->snapshot();
     }();
-    return std::make_shared<PySnapshot>(PySnapshot{unwrap(std::move(s))});
+    return std::make_shared<PySnapshot>(PySnapshot{unwrap(std::move(s)), engine_});
   }
 
   void restore(const PySnapshot& snap) {
@@ -239,13 +240,15 @@ PYBIND11_MODULE(_pycell, m) {
 
   py::class_<PyEngine, std::shared_ptr<PyEngine>>(m, "Engine")
       .def(py::init([](const std::string& stdlib_image, std::vector<std::string> extra_images, bool preinit,
-                       std::optional<std::vector<std::string>> preload, std::optional<uint64_t> hash_seed) {
+                       std::optional<std::vector<std::string>> preload, std::optional<uint64_t> hash_seed,
+                       std::optional<py::bytes> snapshot_key) {
              pycell::EngineConfig config;
              config.stdlib_image = stdlib_image;
              config.extra_images = std::move(extra_images);
              config.preinit = preinit;
              if (preload) config.preload = std::move(*preload);
              config.hash_seed = hash_seed;
+             if (snapshot_key) config.snapshot_key = std::string(*snapshot_key);
              auto engine = [&] {
                py::gil_scoped_release nogil;
                return pycell::Engine::create(std::move(config));
@@ -253,20 +256,23 @@ PYBIND11_MODULE(_pycell, m) {
              return std::make_shared<PyEngine>(PyEngine{unwrap(std::move(engine))});
            }),
            py::arg("stdlib_image"), py::arg("extra_images"), py::arg("preinit"), py::arg("preload"),
-           py::arg("hash_seed"));
+           py::arg("hash_seed"), py::arg("snapshot_key"));
 
   py::class_<PySnapshot, std::shared_ptr<PySnapshot>>(
       m, "Snapshot",
       "A frozen session state: immutable, shareable between sessions.\n\n"
-      "serialize() -> bytes; Snapshot.deserialize(bytes) loads it in another process running the\n"
-      "same pycell build; memory_bytes is the size of the guest memory it holds.")
-      .def("serialize", [](const PySnapshot& s) { return py::bytes(unwrap(s.snapshot.serialize())); })
-      .def_static("deserialize",
-                  [](const py::bytes& data) {
-                    return std::make_shared<PySnapshot>(
-                        PySnapshot{unwrap(pycell::Snapshot::deserialize(std::string_view(data)))});
-                  })
+      "serialize() -> bytes, sealed with the key of the sandbox that made it; Sandbox.load_snapshot(bytes)\n"
+      "loads them in a sandbox with the same snapshot_key; memory_bytes is the size of the guest memory it holds.")
+      .def("serialize", [](const PySnapshot& s) { return py::bytes(unwrap(s.snapshot.serialize(s.engine->engine))); })
       .def_property_readonly("memory_bytes", [](const PySnapshot& s) { return s.snapshot.memory_bytes(); });
+
+  m.def(
+      "load_snapshot",
+      [](std::shared_ptr<PyEngine> engine, const py::bytes& data) {
+        auto snap = pycell::Snapshot::deserialize(engine->engine, std::string_view(data));
+        return std::make_shared<PySnapshot>(PySnapshot{unwrap(std::move(snap)), engine});
+      },
+      py::arg("engine"), py::arg("data"));
 
   m.def(
       "create_session",

@@ -1,6 +1,7 @@
 // Engine: locates and maps the stdlib image(s) once for all sessions.
 #include "pycell/engine.h"
 
+#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -16,6 +17,7 @@ namespace pycell {
 namespace {
 
 constexpr const char* kImageName = "pycell-stdlib.tar";
+constexpr size_t kMinSnapshotKeyBytes = 32;  // HMAC-SHA256's strength; shorter keys are guessable
 
 Result<std::string> find_stdlib_image() {
   // The embedder's environment (not the guest's) may point at the image.
@@ -36,6 +38,20 @@ Result<std::string> find_stdlib_image() {
 }  // namespace
 
 Result<Engine> Engine::create(EngineConfig config) {
+  std::string key;
+  if (config.snapshot_key) {
+    if (config.snapshot_key->size() < kMinSnapshotKeyBytes) {
+      return Error(ErrorCode::kInvalidArgument, "snapshot_key must be at least " +
+                                                    std::to_string(kMinSnapshotKeyBytes) + " bytes, got " +
+                                                    std::to_string(config.snapshot_key->size()));
+    }
+    key = std::move(*config.snapshot_key);
+  } else {
+    key.resize(kMinSnapshotKeyBytes);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
+      return Error(ErrorCode::kResourceExhausted, "no randomness for the snapshot key (RAND_bytes failed)");
+    }
+  }
   std::vector<std::string> images;
   if (config.stdlib_image.empty()) {
     auto found = find_stdlib_image();
@@ -49,6 +65,7 @@ Result<Engine> Engine::create(EngineConfig config) {
   if (!tree) return tree.error();
   auto state = std::make_shared<EngineState>();
   state->stdlib = *tree;
+  state->snapshot_key = std::move(key);
 
   if (config.preinit) {
     // One cold start: its function table is every instance's template, and

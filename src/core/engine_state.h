@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "pycell/snapshot.h"
 #include "rt/guest_memory.h"
@@ -20,6 +21,8 @@ struct EngineState {
   std::optional<Snapshot> base;
   /// Pages of `base` a first exec touches and writes: prefaulted in batch.
   rt::HotPages hot;
+  /// HMAC key of serialized snapshots (EngineConfig::snapshot_key or random).
+  std::string snapshot_key;
 };
 
 }  // namespace pycell

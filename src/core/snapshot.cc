@@ -1,30 +1,45 @@
-// Snapshot serialization: a versioned, build-bound, SHA-256-sealed byte format.
+// Snapshot serialization: a versioned, build-bound byte format sealed with an
+// HMAC-SHA256 under the engine's snapshot key.
 //
-//   magic "PYCELLSNAP01" | build id (64 hex chars) |
+//   magic "PYCELLSNAP02" | build id (64 hex chars) |
 //   u64 memory size | memory bytes | u64 globals size | globals |
 //   u64 entry count | entries of /tmp (kind, times, link, path, data) |
-//   u32 fd count | fds | SHA-256 of all the above
+//   u32 fd count | fds | HMAC-SHA256(key, all the above)
 #include "pycell/snapshot.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <cstring>
 
+#include "core/engine_state.h"
 #include "core/snapshot_state.h"
+#include "pycell/engine.h"
 #include "pycell_guest_info.h"
 #include "vfs/mem_fs.h"
 
 namespace pycell {
 namespace {
 
-constexpr char kMagic[] = "PYCELLSNAP01";
+constexpr char kMagic[] = "PYCELLSNAP02";
 constexpr size_t kMagicSize = sizeof(kMagic) - 1;
+constexpr size_t kFormatAt = kMagicSize - 2;  // "PYCELLSNAP" then a two-digit format
 constexpr size_t kBuildIdSize = 64;
-constexpr size_t kHashSize = 32;
+constexpr size_t kMacSize = 32;
+// The fewest bytes one /tmp entry (kind, two times, link, path and data
+// lengths) and one fd slot (its presence byte) take: a count that the bytes
+// left cannot hold is refused before anything is allocated for it.
+constexpr uint64_t kMinEntryBytes = 1 + 8 + 8 + 8 + 8 + 8;
+constexpr uint64_t kMinFdBytes = 1;
+// More files than any session's /tmp holds in practice (tmp_files defaults to 4096).
+constexpr uint64_t kMaxEntries = 1u << 24;
 
-bool sha256(std::string_view data, uint8_t out[kHashSize]) {
+bool hmac_sha256(std::string_view key, std::string_view data, uint8_t out[kMacSize]) {
   unsigned int len = 0;
-  return EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr) == 1 && len == kHashSize;
+  return HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const uint8_t*>(data.data()),
+              data.size(), out, &len) != nullptr &&
+         len == kMacSize;
 }
 
 class Writer {
@@ -61,13 +76,17 @@ class Reader {
     at_ += n;
     return true;
   }
-  bool str(std::string& s) {
+  /// A length-prefixed string of at most `max` bytes.
+  bool str(std::string& s, uint64_t max) {
     uint64_t n;
     std::string_view v;
-    if (!num(n) || !view(n, v)) return false;
+    if (!num(n) || n > max || !view(n, v)) return false;
     s.assign(v);
     return true;
   }
+  /// Whether the bytes left can hold `count` items of at least `min_bytes` each.
+  bool holds(uint64_t count, uint64_t min_bytes) const { return count <= left() / min_bytes; }
+  uint64_t left() const { return d_.size() - at_; }
   bool done() const { return at_ == d_.size(); }
 
  private:
@@ -81,7 +100,7 @@ Error corrupt(const std::string& why) { return Error(ErrorCode::kCorrupt, "snaps
 
 uint64_t Snapshot::memory_bytes() const { return state_->memory->size(); }
 
-Result<std::string> Snapshot::serialize() const {
+Result<std::string> Snapshot::serialize(const Engine& engine) const {
   const SnapshotState& st = *state_;
   Writer w;
   w.bytes(kMagic, kMagicSize);
@@ -130,26 +149,39 @@ Result<std::string> Snapshot::serialize() const {
     w.num<uint8_t>(f->writable);
     w.str(f->preopen);
   }
-  uint8_t hash[kHashSize];
-  if (!sha256(w.out, hash)) return Error(ErrorCode::kResourceExhausted, "SHA-256 failed");
-  w.bytes(hash, kHashSize);
+  uint8_t mac[kMacSize];
+  if (!hmac_sha256(engine.state()->snapshot_key, w.out, mac)) {
+    return Error(ErrorCode::kResourceExhausted, "HMAC-SHA256 failed");
+  }
+  w.bytes(mac, kMacSize);
   return std::move(w.out);
 }
 
-Result<Snapshot> Snapshot::deserialize(std::string_view bytes) {
-  if (bytes.size() < kMagicSize + kBuildIdSize + kHashSize || bytes.substr(0, kMagicSize) != kMagic) {
+Result<Snapshot> Snapshot::deserialize(const Engine& engine, std::string_view bytes) {
+  auto digit = [&](size_t at) { return bytes[at] >= '0' && bytes[at] <= '9'; };
+  if (bytes.size() < kMagicSize + kBuildIdSize + kMacSize ||
+      bytes.substr(0, kFormatAt) != std::string_view(kMagic, kFormatAt) || !digit(kFormatAt) || !digit(kFormatAt + 1)) {
     return Error(ErrorCode::kCorrupt, "not a pycell snapshot");
   }
-  const std::string_view body = bytes.substr(0, bytes.size() - kHashSize);
-  uint8_t hash[kHashSize];
-  if (!sha256(body, hash) || std::memcmp(hash, bytes.data() + body.size(), kHashSize) != 0) {
-    return corrupt("checksum mismatch (truncated or altered)");
+  if (bytes.substr(0, kMagicSize) != kMagic) {
+    return Error(ErrorCode::kInvalidArgument, "snapshot is in format " + std::string(bytes.substr(kFormatAt, 2)) +
+                                                  "; this pycell reads format " + std::string(kMagic + kFormatAt));
+  }
+  // Authenticate before reading a single field: only a holder of the key can
+  // make bytes that get past this, so nothing below parses a stranger's input.
+  const std::string_view body = bytes.substr(0, bytes.size() - kMacSize);
+  uint8_t mac[kMacSize];
+  if (!hmac_sha256(engine.state()->snapshot_key, body, mac) ||
+      CRYPTO_memcmp(mac, bytes.data() + body.size(), kMacSize) != 0) {
+    return corrupt("seal mismatch (truncated, altered, or sealed with another snapshot key)");
   }
   const std::string_view id = body.substr(kMagicSize, kBuildIdSize);
   if (id != std::string_view(PYCELL_GUEST_BUILD_ID, kBuildIdSize)) {
     return Error(ErrorCode::kInvalidArgument, "snapshot was made by another pycell build (" + std::string(id.substr(0, 12)) +
                                                   "…, this build is " + std::string(PYCELL_GUEST_BUILD_ID, 12) + "…)");
   }
+  // Still checked like untrusted input: every count and length against the
+  // bytes that are left, so what is allocated is bounded by what was given.
   Reader r(body.substr(kMagicSize + kBuildIdSize));
   auto st = std::make_shared<SnapshotState>();
   uint64_t mem_size;
@@ -161,16 +193,20 @@ Result<Snapshot> Snapshot::deserialize(std::string_view bytes) {
   if (!image) return image.error();
   st->memory = std::move(*image);
   std::string globals;
-  if (!r.str(globals) || globals.size() != rt::Instance::globals_size()) return corrupt("globals section");
+  if (!r.str(globals, rt::Instance::globals_size()) || globals.size() != rt::Instance::globals_size()) {
+    return corrupt("globals section");
+  }
   st->globals.assign(globals.begin(), globals.end());
 
   uint64_t count;
-  if (!r.num(count) || count == 0 || count > (1u << 24)) return corrupt("file section");
+  if (!r.num(count) || count == 0 || count > kMaxEntries || !r.holds(count, kMinEntryBytes)) {
+    return corrupt("file section");
+  }
   std::vector<vfs::MemEntry> entries(count);
   for (auto& e : entries) {
     uint8_t kind;
-    if (!r.num(kind) || !r.num(e.atime_ns) || !r.num(e.mtime_ns) || !r.num(e.link_of) || !r.str(e.path) ||
-        !r.str(e.data)) {
+    if (!r.num(kind) || !r.num(e.atime_ns) || !r.num(e.mtime_ns) || !r.num(e.link_of) ||
+        !r.str(e.path, wasi::kMaxPathBytes) || !r.str(e.data, r.left())) {
       return corrupt("file entry");
     }
     if (kind != static_cast<uint8_t>(vfs::Kind::kFile) && kind != static_cast<uint8_t>(vfs::Kind::kDirectory)) {
@@ -187,7 +223,8 @@ Result<Snapshot> Snapshot::deserialize(std::string_view bytes) {
   for (const auto& e : vfs::list_mem_tree(*st->tmp)) nodes.push_back(e.node);
 
   uint32_t nfds;
-  if (!r.num(nfds) || nfds > wasi::kMaxFds) return corrupt("fd section");
+  if (!r.num(nfds) || nfds > wasi::kMaxFds || !r.holds(nfds, kMinFdBytes)) return corrupt("fd section");
+  st->fds.reserve(nfds);
   for (uint32_t i = 0; i < nfds; ++i) {
     uint8_t present;
     if (!r.num(present)) return corrupt("fd entry");
@@ -199,7 +236,8 @@ Result<Snapshot> Snapshot::deserialize(std::string_view bytes) {
     uint8_t kind, readable, writable;
     int64_t entry;
     if (!r.num(kind) || !r.num(entry) || !r.num(f.offset) || !r.num(f.fdflags) || !r.num(readable) ||
-        !r.num(writable) || !r.str(f.preopen) || kind > static_cast<uint8_t>(wasi::FdEntry::Kind::kNode)) {
+        !r.num(writable) || !r.str(f.preopen, wasi::kMaxPathBytes) ||
+        kind > static_cast<uint8_t>(wasi::FdEntry::Kind::kNode)) {
       return corrupt("fd entry");
     }
     f.kind = static_cast<wasi::FdEntry::Kind>(kind);

@@ -307,6 +307,72 @@ class ExitStatus(unittest.TestCase):
         self.assertEqual(pycell("exec", "-", stdin="print('in')", check_status=0)[1], "in\n")
 
 
+def run_bounded(args, keep=1 << 21, give_up=1 << 28):
+    """Runs pycell, reading both pipes as they fill; keeps the first `keep`
+    bytes of each and their totals, and kills it past `give_up` bytes in all.
+    Returns (status, {"stdout": (total, head), "stderr": (total, head)})."""
+    proc = subprocess.Popen([PYCELL, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    seen = {proc.stdout.fileno(): [0, b"", "stdout"], proc.stderr.fileno(): [0, b"", "stderr"]}
+    open_fds = set(seen)
+    deadline = time.monotonic() + TIMEOUT_S
+    while open_fds and time.monotonic() < deadline:
+        ready, _, _ = select.select(list(open_fds), [], [], 1)
+        for fd in ready:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                open_fds.discard(fd)
+                continue
+            entry = seen[fd]
+            entry[0] += len(chunk)
+            if len(entry[1]) < keep:
+                entry[1] += chunk[:keep - len(entry[1])]
+        if sum(e[0] for e in seen.values()) > give_up:
+            break
+    if open_fds:
+        proc.kill()
+    status = proc.wait(TIMEOUT_S)
+    proc.stdout.close()
+    proc.stderr.close()
+    return status, {e[2]: (e[0], e[1]) for e in seen.values()}
+
+
+class StreamedOutput(unittest.TestCase):
+    """exec and run stream the guest's output: the output cap and the runaway
+    stop hold there as they do for captured output."""
+
+    CAP = 1000000
+    MARKER = b"\n[pycell: output truncated at 1000000 bytes]\n"
+
+    def test_a_flood_on_stdout_is_cut_at_the_cap_and_stopped(self):
+        status, out = run_bounded(["exec", "--timeout-ms", "2000", "--output-bytes", str(self.CAP),
+                                   "-c", "while 1: print('x'*10**6)"])
+        total, head = out["stdout"]
+        self.assertEqual(total, self.CAP + len(self.MARKER), "bytes written to stdout")
+        self.assertEqual(head, b"x" * self.CAP + self.MARKER)
+        # 125 and not 124: the runaway stop came before the 2 s time limit.
+        self.assertEqual(status, 125, out["stderr"][1])
+        self.assertEqual(out["stderr"][1], b"pycell: run stopped: output_limit\n")
+
+    def test_a_flood_on_stderr_is_cut_at_the_cap_and_stopped(self):
+        status, out = run_bounded(["--output-bytes", "1000", "exec", "-c",
+                                   "import sys\nprint('before')\nwhile 1: sys.stderr.write('e' * 4096)"])
+        self.assertEqual(out["stdout"], (7, b"before\n"))
+        self.assertEqual(out["stderr"][1], b"e" * 1000 + b"\n[pycell: output truncated at 1000 bytes]\n"
+                         b"pycell: run stopped: output_limit\n")
+        self.assertEqual(status, 125)
+
+    def test_output_under_the_cap_is_whole(self):
+        status, out = run_bounded(["--output-bytes", "100", "exec", "-c", "print('y' * 99)"])
+        self.assertEqual((status, out["stdout"], out["stderr"]), (0, (100, b"y" * 99 + b"\n"), (0, b"")))
+
+    def test_a_burst_past_the_cap_is_truncated_and_the_program_finishes(self):
+        status, out = run_bounded(["--output-bytes", "10", "exec", "-c",
+                                   "print('z' * 1000)\nimport sys; sys.exit(3)"])
+        self.assertEqual(out["stdout"][1], b"z" * 10 + b"\n[pycell: output truncated at 10 bytes]\n")
+        self.assertEqual(status, 3)
+
+
 class Help(unittest.TestCase):
     def test_every_subcommand_has_examples(self):
         for sub in ["exec", "run", "repl", "mcp", "serve", "limits", "config"]:
@@ -383,6 +449,12 @@ class ReplPiped(unittest.TestCase):
         self.assertEqual(out, "42\n")
         self.assertIn("fuel", err)
         self.assertIn("rolled back", err)
+
+    def test_runaway_output_stops_the_input_and_the_session_goes_on(self):
+        out, err = self.repl("x = 41\nwhile True: print('x' * 4096)\nx + 1\n", "--output-bytes", "100")
+        self.assertEqual(out, "x" * 100 + "\n[pycell: output truncated at 100 bytes]\n42\n")
+        self.assertEqual(err, "pycell: run stopped: output_limit\n"
+                              "pycell: the session was rolled back to its state before this input\n")
 
     def test_ctrl_c_ends_a_piped_repl(self):
         proc = subprocess.Popen([PYCELL, "repl"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -494,6 +566,83 @@ class ReplTerminal(unittest.TestCase):
             history = f.read()
         self.assertIn("f()", history.replace("\\040", " "))
         self.assertEqual(os.stat(os.path.join(self.home.name, ".pycell_history")).st_mode & 0o077, 0)
+
+
+    def test_guest_output_and_values_are_neutralised(self):
+        self.expect(b">>> ")
+        # A value's repr is the guest's own: it may hold anything.
+        self.send("print('\\x1b]52;c;aGk=\\x07'); type('A', (), {'__repr__': lambda s: '\\x1b[2J!'})()\n")
+        shown = self.expect(b">>> ")
+        self.assertNotIn(b"\x1b]52", shown)
+        self.assertNotIn(b"\x1b[2J", shown)
+        self.assertIn(b"^[]52;c;aGk=^G", shown)
+        self.assertIn(b"^[[2J!", shown)
+
+
+def run_on_terminal(args):
+    """Runs pycell with stdin, stdout and stderr on a pseudo-terminal; returns
+    (status, everything it wrote, with the terminal's \\r\\n as \\n)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(PYCELL, [PYCELL, *args], dict(os.environ, TERM="xterm"))
+    seen = b""
+    deadline = time.monotonic() + TIMEOUT_S
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), seen.replace(b"\r\n", b"\n")
+
+
+class TerminalOutput(unittest.TestCase):
+    """On a terminal, control sequences in guest output are shown, not obeyed."""
+
+    # OSC 52 (set the clipboard), a title change, a screen clear, a bell, a
+    # carriage return that would overwrite the line, U+009B (CSI as a C1
+    # control), a tab and newlines, which pass.
+    CODE = ("import sys\n"
+            "print('\\x1b]52;c;cm0gLXJmIH4=\\x07copied')\n"
+            "print('\\x1b]0;owned\\x1b\\\\ \\x1b[2J\\x1b[H\\a')\n"
+            "print('safe\\rEVIL\\tok \\x9b31m red é')\n"
+            "sys.stderr.write('err \\x1b[31m\\n')")
+
+    def test_control_sequences_are_neutralised(self):
+        status, seen = run_on_terminal(["exec", "-c", self.CODE])
+        self.assertEqual(status, 0, seen)
+        self.assertNotIn(b"\x1b", seen)
+        self.assertNotIn(b"\x07", seen)
+        self.assertNotIn("\x9b".encode(), seen)
+        self.assertIn(b"^[]52;c;cm0gLXJmIH4=^Gcopied\n", seen)
+        self.assertIn(b"^[]0;owned^[\\ ^[[2J^[[H^G\n", seen)
+        self.assertIn("safe^MEVIL\tok \\u009b31m red é\n".encode(), seen)
+        self.assertIn(b"err ^[[31m\n", seen)
+
+    def test_json_on_a_terminal_stays_valid_and_means_the_same(self):
+        status, seen = run_on_terminal(["exec", "--json", "-c", "print('\\x1b[2J \\x9b \\r')"])
+        self.assertEqual(status, 0, seen)
+        self.assertNotIn(b"\x1b", seen)
+        self.assertNotIn("\x9b".encode(), seen)
+        self.assertEqual(json.loads(seen)["stdout"], "\x1b[2J \x9b \r\n")
+
+    def test_raw_output_passes_them_through(self):
+        status, seen = run_on_terminal(["exec", "--raw-output", "-c", self.CODE])
+        self.assertEqual(status, 0, seen)
+        self.assertIn(b"\x1b]52;c;cm0gLXJmIH4=\x07copied\n", seen)
 
 
 class Mcp(unittest.TestCase):

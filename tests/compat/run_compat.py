@@ -76,7 +76,10 @@ def run_module(opts, name):
     source = "TEST_MODULE = %r\n" % ("test." + name) + driver
     # The module's time limit is this runner's (--timeout), not pycell's 30 s
     # default: the slowest modules take close to that on a loaded machine.
-    cmd = [opts.pycell, "--image", opts.tests_image, "--timeout-ms", str(int(opts.timeout * 1000))]
+    # Tests print freely, and the result line comes last: the output cap (1 MiB by
+    # default, streamed output included) must not cut it off.
+    cmd = [opts.pycell, "--image", opts.tests_image, "--timeout-ms", str(int(opts.timeout * 1000)),
+           "--output-bytes", "64M"]
     if opts.memory_mb:
         cmd += ["--memory-bytes", f"{opts.memory_mb}M"]
     cmd += ["exec", "-"]

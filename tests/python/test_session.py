@@ -233,7 +233,7 @@ class SnapshotTest(unittest.TestCase):
             s.exec("import json\nstate = {'n': 5}")
             data = s.snapshot().serialize()
         self.assertIsInstance(data, bytes)
-        snap = pycell.Snapshot.deserialize(data)
+        snap = sandbox.load_snapshot(data)
         self.assertGreater(snap.memory_bytes, 0)
         with sandbox.session(snapshot=snap) as t:
             self.assertEqual(t.exec("json.dumps(state)").value, '{"n": 5}')
@@ -243,7 +243,25 @@ class SnapshotTest(unittest.TestCase):
             data = bytearray(s.snapshot().serialize())
         data[len(data) // 2] ^= 0xFF
         with self.assertRaises(pycell.CorruptError):
-            pycell.Snapshot.deserialize(bytes(data))
+            sandbox.load_snapshot(bytes(data))
+
+    def test_snapshots_load_only_with_the_key_that_sealed_them(self):
+        key = os.urandom(32)
+        with pycell.Sandbox(preinit=False, snapshot_key=key) as a, \
+                pycell.Sandbox(preinit=False, snapshot_key=key) as b, \
+                pycell.Sandbox(preinit=False) as c:
+            with a.session() as s:
+                s.exec("x = 3")
+                data = s.snapshot().serialize()
+            with b.session() as t:
+                t.restore(b.load_snapshot(data))
+                self.assertEqual(t.exec("x").value, 3)
+            with self.assertRaises(pycell.CorruptError):
+                c.load_snapshot(data)
+            with self.assertRaises(pycell.CorruptError):
+                sandbox.load_snapshot(data)
+        with self.assertRaises(pycell.InvalidArgumentError):
+            pycell.Sandbox(preinit=False, snapshot_key=b"short")
 
 
 class DataTest(unittest.TestCase):

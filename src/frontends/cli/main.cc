@@ -133,6 +133,13 @@ int main(int argc, char** argv) {
                  "Extra read-only image overlaid on the stdlib (repeatable), e.g. pycell-stdlib-tests.tar")
       ->allow_extra_args(false)
       ->group("Engine");
+  bool raw_output = false;
+  app.add_flag("--raw-output", raw_output,
+               "Write guest output to a terminal as it is. By default, when stdout or stderr is a terminal,\n"
+               "control characters in guest output are shown, not obeyed (ESC as ^[, CR as ^M, U+009B as\n"
+               "\\u009b; newline and tab pass), so guest output cannot drive the terminal (clipboard\n"
+               "writes, screen clears, title changes). Pipes and files always get the bytes as they are.")
+      ->group("Output");
   PolicyFlags policy_flags(app);
   app.footer(std::string(
                  "Options before or after the subcommand apply to the session. Sizes (BYTES) take K, M, G\n"
@@ -222,7 +229,7 @@ int main(int argc, char** argv) {
     const std::string banner = version +
                                " in a sandbox: stdlib only, nothing of the host unless granted.\n"
                                "Ctrl-C interrupts, Ctrl-D exits.";
-    return run_repl(std::move(engine), std::move(session), banner);
+    return run_repl(std::move(engine), std::move(session), banner, raw_output);
   }
   if (servers.chosen()) return servers.run(std::move(engine), std::move(session));
 
@@ -264,5 +271,5 @@ int main(int argc, char** argv) {
     options.argv = {file};
     options.argv.insert(options.argv.end(), script_args.begin(), script_args.end());
   }
-  return run_program(std::move(engine), std::move(session), code, std::move(options), json);
+  return run_program(std::move(engine), std::move(session), code, std::move(options), json, raw_output);
 }

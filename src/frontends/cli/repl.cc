@@ -251,7 +251,8 @@ std::string join(const std::vector<std::string>& lines) {
 
 class Repl {
  public:
-  Repl(Session& session, Interrupts& intr, bool tty) : session_(session), intr_(intr), tty_(tty), reader_(tty, intr) {}
+  Repl(Session& session, Interrupts& intr, bool tty, GuestOutput& output)
+      : session_(session), intr_(intr), tty_(tty), reader_(tty, intr), output_(output) {}
 
   int loop() {
     std::vector<std::string> buffer;  // lines of an incomplete statement
@@ -338,14 +339,16 @@ class Repl {
   std::optional<int> run(const std::string& source) {
     ExecOptions o;
     o.filename = "<python-input-" + std::to_string(inputs_++) + ">";
-    o.on_output = stream_output;
+    o.on_output = [this](Stream s, std::string_view b) { output_.write(s, b); };
     intr_.begin(&session_);
+    output_.begin(session_);
     auto r = session_.exec(source, o);
+    output_.end(r);
     const bool interrupted = intr_.end();
     if (!r) return fail(r.error().message());
     switch (r->exit_reason) {
       case ExitReason::kOk:
-        if (r->value_repr) stream_output(Stream::kStdout, *r->value_repr + "\n");
+        if (r->value_repr) output_.show(Stream::kStdout, *r->value_repr + "\n");
         break;
       case ExitReason::kException:
       case ExitReason::kMemory:
@@ -376,22 +379,24 @@ class Repl {
   Interrupts& intr_;
   const bool tty_;
   LineReader reader_;
+  GuestOutput& output_;
   int inputs_ = 0;
 };
 
 }  // namespace
 
-int run_repl(EngineConfig engine_config, SessionConfig session_config, const std::string& banner) {
+int run_repl(EngineConfig engine_config, SessionConfig session_config, const std::string& banner, bool raw) {
   Interrupts intr;  // first: every thread created later inherits the blocked SIGINT
   const bool tty = isatty(STDIN_FILENO) == 1;
   // One session per process: a cold start (~50 ms) beats building a snapshot first.
   engine_config.preinit = false;
   auto engine = Engine::create(std::move(engine_config));
   if (!engine) return fail(engine.error().message());
+  GuestOutput output(session_config.limits.output_bytes, raw);
   auto session = Session::create(*engine, std::move(session_config));
   if (!session) return fail(session.error().message());
   if (tty) std::fprintf(stderr, "%s\n", banner.c_str());
-  Repl repl(*session, intr, tty);
+  Repl repl(*session, intr, tty, output);
   repl.commit();  // a cold session has no state to roll back to yet
   return repl.loop();
 }

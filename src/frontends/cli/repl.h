@@ -19,6 +19,8 @@ namespace pycell::cli {
 /// input, so a cancelled or hard-stopped input loses only itself (the save
 /// copies guest memory: ~0.25 ms per MiB of heap). Returns the exit status:
 /// 0 at the end of input, n for sys.exit(n), 125 if the session cannot run.
-int run_repl(EngineConfig engine, SessionConfig session, const std::string& banner);
+/// Guest output and values are shown as exec shows them (run.h GuestOutput;
+/// `raw` as there).
+int run_repl(EngineConfig engine, SessionConfig session, const std::string& banner, bool raw);
 
 }  // namespace pycell::cli

@@ -1,6 +1,8 @@
 // exec and run (see run.h).
 #include "run.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -13,10 +15,73 @@ int fail(std::string_view message) {
   return kExitPycellError;
 }
 
-void stream_output(Stream stream, std::string_view bytes) {
-  std::FILE* f = stream == Stream::kStdout ? stdout : stderr;
-  std::fwrite(bytes.data(), 1, bytes.size(), f);
-  std::fflush(f);
+GuestOutput::GuestOutput(uint64_t cap, bool raw)
+    : cap_(cap),
+      out_{stdout, !raw && isatty(STDOUT_FILENO) == 1, {}},
+      err_{stderr, !raw && isatty(STDERR_FILENO) == 1, {}} {}
+
+void GuestOutput::Sink::put(std::string_view bytes) {
+  if (!filter) {
+    std::fwrite(bytes.data(), 1, bytes.size(), file);
+    return;
+  }
+  std::string shown;
+  terminal.feed(bytes, shown);
+  std::fwrite(shown.data(), 1, shown.size(), file);
+}
+
+void GuestOutput::Sink::flush() {
+  if (filter) {
+    std::string shown;
+    terminal.finish(shown);
+    std::fwrite(shown.data(), 1, shown.size(), file);
+  }
+  std::fflush(file);
+}
+
+void GuestOutput::begin(Session& session) {
+  session_ = &session;
+  runaway_ = false;
+  out_.written = out_.dropped = err_.written = err_.dropped = 0;
+}
+
+void GuestOutput::write(Stream stream, std::string_view bytes) {
+  Sink& s = sink(stream);
+  const uint64_t room = cap_ - s.written;
+  if (bytes.size() <= room) {
+    s.put(bytes);
+    s.written += bytes.size();
+    std::fflush(s.file);
+    return;
+  }
+  if (s.dropped == 0) {  // the cap is reached now: the rest of this run is dropped
+    s.put(bytes.substr(0, room));
+    s.written = cap_;
+    s.flush();
+    const std::string marker = "\n[pycell: output truncated at " + std::to_string(cap_) + " bytes]\n";
+    std::fwrite(marker.data(), 1, marker.size(), s.file);
+    std::fflush(s.file);
+  }
+  s.dropped += bytes.size() - room;
+  if (s.dropped > kRunawayOutputBytes && !runaway_ && session_) {
+    runaway_ = true;
+    session_->cancel();
+  }
+}
+
+void GuestOutput::show(Stream stream, std::string_view text) {
+  Sink& s = sink(stream);
+  s.put(text);
+  s.flush();
+}
+
+void GuestOutput::end(Result<ExecResult>& result) {
+  out_.flush();
+  err_.flush();
+  session_ = nullptr;
+  if (runaway_ && result && result->exit_reason == ExitReason::kCancelled) {
+    result->exit_reason = ExitReason::kOutputLimit;
+  }
 }
 
 int exit_status(const ExecResult& result, bool quiet) {
@@ -41,18 +106,24 @@ int exit_status(const ExecResult& result, bool quiet) {
   }
 }
 
-int run_program(EngineConfig engine_config, SessionConfig session, std::string_view code, ExecOptions options,
-                bool json) {
+int run_program(EngineConfig engine_config, SessionConfig session_config, std::string_view code, ExecOptions options,
+                bool json, bool raw) {
   // One run per process: a cold start (~50 ms) beats building a snapshot first.
   engine_config.preinit = false;
   auto engine = Engine::create(std::move(engine_config));
   if (!engine) return fail(engine.error().message());
+  GuestOutput output(session_config.limits.output_bytes, raw);
+  auto session = Session::create(*engine, std::move(session_config));
+  if (!session) return fail(session.error().message());
   if (json) options.want_json = true;
-  else options.on_output = stream_output;
+  else options.on_output = [&output](Stream s, std::string_view b) { output.write(s, b); };
   options.run_atexit = true;
-  auto result = Session::run_once(*engine, code, options, std::move(session));
+  output.begin(*session);
+  auto result = session->exec(code, options);
+  output.end(result);
   if (!result) return fail(result.error().message());
-  if (json) std::cout << policy::dump(policy::to_json(*result)) << std::endl;
+  // JSON escapes C0 controls itself; a terminal also gets C1 ones escaped.
+  if (json) output.show(Stream::kStdout, policy::dump(policy::to_json(*result)) + "\n");
   return exit_status(*result, json);
 }
 

@@ -1,6 +1,7 @@
-# 100,000 lines (about 1.4 MB) must all arrive intact and in order. The golden is a
-# digest of the bytes the host received (large_output.stdout-digest); the guest prints
-# its own digest of what it wrote on stderr, so the two must agree.
+# 100,000 lines (about 2.1 MB, under the 4 MiB output cap of large_output.opts) must all
+# arrive intact and in order. The golden is a digest of the bytes the host received
+# (large_output.stdout-digest); the guest prints its own digest of what it wrote on
+# stderr, so the two must agree.
 import hashlib, sys
 h = hashlib.sha256()
 total = lines = 0
