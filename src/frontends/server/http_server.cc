@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/echo.h"
 #include "context.h"
 #include "http_common.h"
 #include "mcp.h"
@@ -39,11 +40,11 @@ httplib::Server::HandlerResponse guard(const ServerContext& ctx, const httplib::
     return refuse(503, "shutting_down", "the server is shutting down");
   }
   if (!host_allowed(req.get_header_value("Host"), cfg)) {
-    return refuse(403, "forbidden_host", "Host header '" + req.get_header_value("Host") + "' is not accepted");
+    return refuse(403, "forbidden_host", "Host header '" + policy::echo(req.get_header_value("Host")) + "' is not accepted");
   }
   std::string origin = req.get_header_value("Origin");
   if (!origin_allowed(origin, cfg)) {
-    return refuse(403, "forbidden_origin", "Origin '" + origin + "' is not allowed");
+    return refuse(403, "forbidden_origin", "Origin '" + policy::echo(origin) + "' is not allowed");
   }
   if (!origin.empty()) {
     res.set_header("Access-Control-Allow-Origin", origin);
@@ -57,15 +58,11 @@ httplib::Server::HandlerResponse guard(const ServerContext& ctx, const httplib::
     res.status = 204;
     return HR::Handled;
   }
+  // Health answers without the token (for probes), but then says only its status.
   bool open_path = req.method == "GET" && req.path == "/v1/health";
-  if (!cfg.bearer_token.empty() && !open_path) {
-    std::string auth = req.get_header_value("Authorization");
-    constexpr std::string_view kBearer = "Bearer ";
-    if (!auth.starts_with(kBearer) ||
-        !constant_time_equal(std::string_view(auth).substr(kBearer.size()), cfg.bearer_token)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      return refuse(401, "unauthorized", "missing or wrong bearer token");
-    }
+  if (!open_path && !token_accepted(req.get_header_value("Authorization"), cfg)) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    return refuse(401, "unauthorized", "missing or wrong bearer token");
   }
   // Body size, from the headers alone. POST and PUT bodies are read by
   // route_with_body, which discards a moderate excess so the client reads
