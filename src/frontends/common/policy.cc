@@ -589,7 +589,9 @@ const std::vector<Field>& fields() {
 }
 
 Result<void> apply_json(SessionConfig& config, const json& j, Trust trust) {
-  if (!j.is_object()) return Error(ErrorCode::kInvalidArgument, "session config: expected a JSON object, got " + echo_json(j));
+  if (!j.is_object()) {
+    return Error(ErrorCode::kInvalidArgument, "session config: expected a JSON object, got " + echo_json(j));
+  }
   for (const auto& [key, value] : j.items()) {
     if (key == "http" && value.is_null()) {
       config.http.reset();  // revoking is allowed to anyone

@@ -40,7 +40,8 @@ httplib::Server::HandlerResponse guard(const ServerContext& ctx, const httplib::
     return refuse(503, "shutting_down", "the server is shutting down");
   }
   if (!host_allowed(req.get_header_value("Host"), cfg)) {
-    return refuse(403, "forbidden_host", "Host header '" + policy::echo(req.get_header_value("Host")) + "' is not accepted");
+    return refuse(403, "forbidden_host",
+                  "Host header '" + policy::echo(req.get_header_value("Host")) + "' is not accepted");
   }
   std::string origin = req.get_header_value("Origin");
   if (!origin_allowed(origin, cfg)) {
@@ -95,7 +96,7 @@ httplib::Server::HandlerResponse error_body(const ServerContext& ctx, const http
                      : res.status == 413 ? "payload_too_large"
                      : res.status == 405 ? "method_not_allowed"
                                          : "bad_request";
-  std::string message = res.status == 404 ? "no such endpoint: " + req.method + " " + req.path
+  std::string message = res.status == 404 ? "no such endpoint: " + req.method + " " + policy::echo(req.path)
                         : res.status == 413
                             ? body_too_large(ctx.config().max_body_bytes)
                             : "malformed request (HTTP status " + std::to_string(res.status) + ")";
@@ -149,7 +150,8 @@ int run_http(const ServerConfig& config) {
   for (const char* method : {"POST", "PUT"}) {
     route_with_body(server, method, ".*", config,
                     [](const httplib::Request& req, httplib::Response& res, std::string&) {
-                      send_error(res, 404, "not_found", "no such endpoint: " + req.method + " " + req.path);
+                      send_error(res, 404, "not_found",
+                                 "no such endpoint: " + req.method + " " + policy::echo(req.path));
                     });
   }
 
