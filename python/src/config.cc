@@ -16,6 +16,7 @@
 
 #include "common/policy.h"
 #include "errors.h"
+#include "pycell/json.h"
 
 namespace py = pybind11;
 using nlohmann::json;
@@ -77,7 +78,12 @@ void merge_group(json& doc, const std::string& group, const json& value) {
 }  // namespace
 
 void apply_config(std::string_view kwargs_json, pycell::SessionConfig& config) {
-  const json kwargs = json::parse(kwargs_json, nullptr, /*allow_exceptions=*/false);
+  // Depth-capped like every JSON pycell did not write: mounts_json and
+  // apply_json copy and recurse, and a settings dict can nest arbitrarily.
+  std::string why;
+  const auto parsed = pycell::parse_json(kwargs_json, &why);
+  if (!parsed) invalid("session settings: " + why);
+  const json& kwargs = *parsed;
   if (!kwargs.is_object()) throw py::type_error("session settings must be keyword arguments");
   const std::set<std::string> top = top_level_keys();
   json doc = json::object();

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pycell/json.h"
 #include "rt/guest_memory.h"
 
 namespace pycell {
@@ -10,9 +11,18 @@ namespace {
 
 using nlohmann::json;
 
+/// Traceback frames kept from each end of a longer traceback: a recursion
+/// that raises carries 1,000 frames (72 KB of JSON; 400,000 frames and 28 MB
+/// after sys.setrecursionlimit(400000)), the ends are where the cause is, and
+/// the middle repeats.
+constexpr size_t kFramesKeptAtEachEnd = 50;
+
 Error malformed(const std::string& what) {
   return Error(ErrorCode::kGuest, "malformed result from the guest: " + what);
 }
+
+/// For get_string: value_json is checked whole below rather than cut.
+constexpr uint64_t kNoCap = UINT64_MAX;
 
 // Reads an optional string field, capping its length.
 bool get_string(const json& j, const char* key, uint64_t cap, std::optional<std::string>& out) {
@@ -41,7 +51,10 @@ Result<void> decode_guest_result(const rt::GuestMemory& memory, uint32_t view, u
   if (!ptr || !len) return malformed("result view out of bounds");
   auto span = memory.span(*ptr, *len);
   if (!span) return malformed("result body out of bounds");
-  json j = json::parse(memory.read_string(*span), nullptr, /*allow_exceptions=*/false);
+  std::string why;
+  auto parsed = parse_json(memory.read_string(*span), &why);
+  if (!parsed) return malformed(why);
+  const json& j = *parsed;
   if (!j.is_object()) return malformed("not a JSON object");
 
   auto reason = j.find("exit_reason");
@@ -57,14 +70,17 @@ Result<void> decode_guest_result(const rt::GuestMemory& memory, uint32_t view, u
   } else if (r == "exit") {
     out.exit_reason = ExitReason::kExit;
   } else {
-    return malformed("unknown exit_reason " + r);
+    return malformed("unknown exit_reason");
   }
   // Python exit statuses wrap like a process's (sys.exit(256) is 0).
   out.exit_code = static_cast<int>(code->get<int64_t>() & 0xff);
 
-  if (!get_string(j, "value_repr", cap, out.value_repr) || !get_string(j, "value_json", cap, out.value_json)) {
+  if (!get_string(j, "value_repr", cap, out.value_repr) || !get_string(j, "value_json", kNoCap, out.value_json)) {
     return malformed("value fields");
   }
+  // value_json is handed on as JSON text, so it must parse as such: a cut
+  // one would not, and a deep one would crash whoever parses it next.
+  if (out.value_json && (out.value_json->size() > cap || !parse_json(*out.value_json))) out.value_json.reset();
   if (auto err = j.find("error"); err != j.end() && !err->is_null()) {
     if (!err->is_object()) return malformed("error is not an object");
     GuestError e;
@@ -76,7 +92,19 @@ Result<void> decode_guest_result(const rt::GuestMemory& memory, uint32_t view, u
     e.message = message.value_or("");
     if (auto frames = err->find("frames"); frames != err->end()) {
       if (!frames->is_array()) return malformed("frames is not an array");
-      for (const auto& f : *frames) {
+      const size_t n = frames->size();
+      const size_t omitted = n > 2 * kFramesKeptAtEachEnd ? n - 2 * kFramesKeptAtEachEnd : 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (omitted && i == kFramesKeptAtEachEnd) {
+          // One marker frame in place of the middle, as CPython's
+          // "[Previous line repeated N more times]" stands for the repeats.
+          TracebackFrame marker;
+          marker.source = "[" + std::to_string(omitted) + " more frames omitted]";
+          e.frames.push_back(std::move(marker));
+          i += omitted - 1;
+          continue;
+        }
+        const json& f = (*frames)[i];
         if (!f.is_object()) return malformed("frame is not an object");
         TracebackFrame tf;
         std::optional<std::string> file, function, source;

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/echo.h"
 #include "common/result_json.h"
 
 namespace pycell::policy {
@@ -66,7 +67,6 @@ TEST(Policy, JsonRoundTrips) {
   c.limits.memory_bytes = 64 << 20;
   c.limits.fuel = 12345;
   c.limits.tmp_depth = 7;
-  c.env = {"A=1", "B=x=y"};
   c.mounts.push_back({"/srv/data", "/data", Mount::Access::kReadWrite, false});
   c.mounts.push_back({"/srv/pkgs", "/pkgs", Mount::Access::kReadOnly, true});
   c.http.emplace();
@@ -82,7 +82,6 @@ TEST(Policy, JsonRoundTrips) {
   EXPECT_EQ(to_json(d), j);
   EXPECT_EQ(d.limits.tmp_depth, 7u);
   EXPECT_EQ(d.mounts.at(1).package_path, true);
-  EXPECT_EQ(d.env.at(1), "B=x=y");
   EXPECT_EQ(j["http"]["max_redirects"], 2);
   EXPECT_TRUE(to_json(SessionConfig{})["http"].is_null());
 }
@@ -101,6 +100,40 @@ TEST(Policy, SecretHeaderValuesNeverLeaveThroughToJson) {
   const std::string out = to_json(c).dump();
   EXPECT_THAT(out, HasSubstr("Authorization"));
   EXPECT_THAT(out, ::testing::Not(HasSubstr("s3cret")));
+}
+
+// --env and --pass-env carry API keys: every report of a config (health,
+// servers, `pycell config`) names the variables and hides the values.
+TEST(Policy, EnvValuesNeverLeaveThroughToJson) {
+  SessionConfig c;
+  c.env = {"OPENAI_API_KEY=sk-s3cret", "B=x=y"};
+  const json j = to_json(c);
+  EXPECT_EQ(j["env"], (json{{"OPENAI_API_KEY", "<redacted>"}, {"B", "<redacted>"}}));
+  EXPECT_THAT(j.dump(), ::testing::Not(HasSubstr("s3cret")));
+}
+
+// Error messages quote the client's value, key or text, but never more than
+// kEchoBytes of it: a request body can be megabytes.
+TEST(Policy, ErrorsQuoteClientInputBounded) {
+  SessionConfig c;
+  const std::string huge(100'000, 'x');
+  for (const json& bad : {json{{"limits", {{"timeout_ms", huge}}}}, json{{"env", {{huge, 1}}}},
+                          json{{huge, 1}}, json{{"mounts", {{{huge, 1}}}}}, json::array({huge})}) {
+    const std::string message = apply_error(c, bad);
+    EXPECT_LT(message.size(), 2 * kEchoBytes + 300) << message.substr(0, 300);
+    EXPECT_THAT(message, HasSubstr("more bytes)"));
+  }
+  EXPECT_LT(parse_bytes(huge).error().message().size(), kEchoBytes + 100);
+}
+
+TEST(Echo, CutsLongTextAtACharacterBoundary) {
+  EXPECT_EQ(echo("short"), "short");
+  EXPECT_EQ(echo(std::string(kEchoBytes, 'a')), std::string(kEchoBytes, 'a'));
+  EXPECT_EQ(echo(std::string(kEchoBytes + 50, 'a')), std::string(kEchoBytes, 'a') + "... (50 more bytes)");
+  // "é" is two bytes; one straddling the cut is left out whole.
+  const std::string text = std::string(kEchoBytes - 1, 'a') + "\xc3\xa9" "bc";
+  EXPECT_EQ(echo(text), std::string(kEchoBytes - 1, 'a') + "... (4 more bytes)");
+  EXPECT_EQ(echo_json(json{{"k", std::string(1000, 'v')}}).substr(0, 8), R"({"k":"vv)");
 }
 
 TEST(Policy, ClientsCannotGrant) {
@@ -231,6 +264,16 @@ TEST(ResultJson, HasEveryField) {
   EXPECT_EQ(j["trap"], "none");
   EXPECT_DOUBLE_EQ(j["wall_time_ms"].get<double>(), 1.5);
   EXPECT_THAT(dump(j), HasSubstr("a\xef\xbf\xbd"));  // U+FFFD
+}
+
+// value_json is guest data: one nested deeper than parse_json allows is
+// reported as absent instead of being built (and later dumped, recursively).
+TEST(ResultJson, DeepValueJsonIsAbsent) {
+  ExecResult r;
+  r.value_json = std::string(100'000, '[') + std::string(100'000, ']');
+  EXPECT_TRUE(to_json(r)["value_json"].is_null());
+  r.value_json = "[[1]]";
+  EXPECT_EQ(to_json(r)["value_json"], json::parse("[[1]]"));
 }
 
 }  // namespace

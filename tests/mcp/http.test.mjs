@@ -2,6 +2,7 @@
 // client, plus the transport's own rules checked with raw requests.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { checkProbe, probes } from './probes.mjs';
 import { connectHttp, startHttp } from './server.mjs';
 import { toolSuite } from './tools.mjs';
 
@@ -121,4 +122,35 @@ test('http: a body over the cap is refused with 413 before it is read', async ()
   const h = await session();
   const r = await post({ jsonrpc: '2.0', id: 2, method: 'ping', params: { pad: 'x'.repeat(9 << 20) } }, h);
   assert.equal(r.status, 413);
+});
+
+test('http: malformed envelopes, type-confused params and deep nesting get exact errors; the server keeps serving', async () => {
+  const h = await session();
+  for (const p of probes) {
+    const r = await post(p.line, h);
+    assert.equal(r.status, p.malformed ? 400 : 200, p.line.slice(0, 120));
+    checkProbe(assert, p, r.json);
+  }
+});
+
+test('http: SIGTERM cancels a stateless run without a time limit and exits with status 0', async () => {
+  const srv = await startHttp(['--timeout-ms', '0'], []);
+  const url = (path) => new URL(path, srv.url);
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const init = await fetch(url('/mcp'), { method: 'POST', headers, body: JSON.stringify(initialize) });
+  const h = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id'), 'mcp-protocol-version': '2025-06-18' };
+  const call = fetch(url('/mcp'), {
+    method: 'POST', headers: h,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'run_python', arguments: { code: 'while True: pass' } } }),
+  }).then((r) => r.json());
+  for (let i = 0; ; i++) {
+    const health = await (await fetch(url('/v1/health'))).json();
+    if (health.stateless_running === 1) break;
+    assert.ok(i < 1000, 'the run never started');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const late = new Promise((r) => setTimeout(() => r('still running after 10 s'), 10_000).unref());
+  assert.equal(await Promise.race([srv.stop(), late]), 0);  // before the fix: waits for the run, forever
+  const reply = await call;
+  assert.equal(reply.result.structuredContent.exit_reason, 'cancelled');
 });

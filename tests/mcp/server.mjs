@@ -28,9 +28,9 @@ export async function connectStdio(extra = []) {
 }
 
 /** Starts `pycell serve` on a free port; resolves with its base URL once it listens. */
-export function startHttp(extra = []) {
+export function startHttp(extra = [], base = common) {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, [...serveArgs, ...common, '--port', '0', ...extra], { stdio: ['ignore', 'inherit', 'pipe'] });
+    const child = spawn(bin, [...serveArgs, ...base, '--port', '0', ...extra], { stdio: ['ignore', 'inherit', 'pipe'] });
     let log = '';
     const timer = setTimeout(() => { child.kill(); reject(new Error(`server did not start:\n${log}`)); }, 60_000);
     child.stderr.on('data', (chunk) => {

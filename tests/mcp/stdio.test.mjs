@@ -4,14 +4,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
+import { checkProbe, probes } from './probes.mjs';
 import { connectStdio, mcpArgs } from './server.mjs';
 import { toolSuite } from './tools.mjs';
 
 toolSuite('stdio', () => connectStdio());
 
 /** Sends raw lines to a fresh stdio server; resolves with the parsed replies. */
-function rawExchange(lines, expected) {
-  const child = spawn(process.env.PYCELL_SERVER, mcpArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+function rawExchange(lines, expected, extra = []) {
+  const child = spawn(process.env.PYCELL_SERVER, [...mcpArgs, ...extra], { stdio: ['pipe', 'pipe', 'inherit'] });
   const replies = [];
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
@@ -50,4 +51,37 @@ test('stdio: an unknown protocol version is answered with the server\'s own', as
   ], 1);
   assert.equal(reply.result.protocolVersion, '2025-06-18');
   assert.equal(reply.result.serverInfo.name, 'pycell');
+});
+
+const initLine = '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}';
+
+test('stdio: malformed envelopes, type-confused params and deep nesting get exact errors; the server keeps serving', async () => {
+  const replies = await rawExchange([initLine, ...probes.map((p) => p.line)], 1 + probes.length);
+  assert.equal(replies[0].result.protocolVersion, '2025-06-18');
+  probes.forEach((p, i) => checkProbe(assert, p, replies[i + 1]));
+});
+
+test('stdio: SIGTERM cancels a run without a time limit and exits with status 0', async () => {
+  const child = spawn(process.env.PYCELL_SERVER, [...mcpArgs, '--timeout-ms', '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const replies = [];
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  const started = new Promise((resolve) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      replies.push(JSON.parse(line));
+      if (replies.length === 1) resolve();
+    });
+  });
+  child.stdin.write(initLine + '\n');
+  child.stdin.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+  child.stdin.write('{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"run_python","arguments":{"code":"while True: pass"}}}\n');
+  await started;
+  await new Promise((r) => setTimeout(r, 500));  // the run is under way
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  assert.equal(await exited, 0);  // before the fix: killed by the signal, or stuck
+  clearTimeout(timer);
+  assert.equal(replies.length, 2);
+  assert.equal(replies[1].id, 2);
+  assert.equal(replies[1].result.isError, true);
+  assert.equal(replies[1].result.structuredContent.exit_reason, 'cancelled');
 });

@@ -9,6 +9,13 @@ import pycell
 sandbox = None
 
 
+def json_nested(depth):
+    value = {}
+    for _ in range(depth - 1):
+        value = {"k": value}
+    return value
+
+
 def setUpModule():
     global sandbox
     sandbox = pycell.Sandbox(timeout_ms=20_000)
@@ -164,6 +171,15 @@ class SettingsTest(unittest.TestCase):
             sandbox.session(timeout_ms="soon")
         with self.assertRaises(ValueError):
             sandbox.session(mounts=[("/tmp", "/data", "rx")])
+
+    def test_deeply_nested_settings_are_refused(self):
+        # Issue 9: a settings document nested 100,000 deep crashed the process
+        # (recursive copy and dump); it is refused at parse time instead.
+        deep = "[" * 100_000 + "]" * 100_000
+        with self.assertRaisesRegex(ValueError, "session settings: nested deeper than 256 levels"):
+            pycell._pycell.check_config('{"env": ' + deep + "}")
+        with self.assertRaisesRegex(ValueError, "session settings: nested deeper than 256 levels"):
+            sandbox.session(env={"A": "1"}, determinism=json_nested(300))
 
     def test_keywords_follow_the_limits_fields(self):
         names = pycell.settings_keywords()

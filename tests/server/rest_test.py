@@ -8,9 +8,11 @@ add --port 0 and their own limits.
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -58,10 +60,15 @@ class Rest(unittest.TestCase):
         return b
 
     # --- health, documents -------------------------------------------------
-    def test_health_needs_no_token(self):
+    def test_health_needs_no_token_but_then_says_only_its_status(self):
         status, r, b = self.req("GET", "/v1/health", token=False)
         self.assertEqual(status, 200)
         self.assertEqual(r.getheader("Content-Type"), "application/json")
+        self.assertEqual(b, {"status": "ok"})
+        status, _, b = self.req("GET", "/v1/health", token=False, headers={"Authorization": "Bearer wrong"})
+        self.assertEqual((status, b), (200, {"status": "ok"}))
+        status, _, b = self.req("GET", "/v1/health")  # with the token: the whole report
+        self.assertEqual(status, 200)
         self.assertEqual(b["status"], "ok")
         self.assertTrue(b["python_version"].startswith("3.13"))
         self.assertEqual(b["max_sessions"], MAX_SESSIONS)
@@ -366,12 +373,184 @@ class Rest(unittest.TestCase):
         self.assertEqual(b["value_repr"], "'fits'")
 
 
+def nested(depth):
+    return "[" * depth + "]" * depth
+
+
+class Hardening(unittest.TestCase):
+    """Hostile clients (issue 9): deep JSON, huge echoes, secrets in reports, huge tracebacks."""
+
+    SECRET = "sk-test-secret-value"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.srv = Server(SERVER_ARGV, extra=["--env", "PYCELL_API_KEY=" + cls.SECRET, "--mount", cls.tmp.name + ":/data",
+                                             "--timeout-ms", "20000"], token=TOKEN)
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.srv.stop() == 0, "clean exit on SIGTERM"
+        cls.tmp.cleanup()
+
+    def req(self, *args, **kwargs):
+        return self.srv.request(*args, **kwargs)
+
+    def test_deeply_nested_json_is_refused_before_anything_copies_it(self):
+        # The audit's repro: 60,000 levels (~120 KB) crashed the server while
+        # the config was copied or quoted in an error.
+        for path in ["/v1/exec", "/v1/sessions"]:
+            for deep in [nested(60000), '{"a":' * 60000 + "1" + "}" * 60000]:
+                status, _, b = self.req("POST", path, '{"code":"1","config":' + deep + "}",
+                                        headers={"Content-Type": "application/json"})
+                self.assertEqual(status, 400, path)
+                self.assertEqual(error_of(b), ("bad_request", "request body is nested deeper than 256 levels"))
+        status, _, b = self.req("POST", "/v1/exec", {"code": "1", "config": {"limits": {"timeout_ms": 1000}}})
+        self.assertEqual((status, b["value_repr"]), (200, "1"))
+
+    def test_errors_quote_client_input_bounded(self):
+        huge = "x" * 100000
+        status, _, b = self.req("POST", "/v1/exec", {"code": "1", "config": {"limits": {"timeout_ms": huge}}})
+        self.assertEqual(status, 400)
+        msg = error_of(b)[1]
+        self.assertLess(len(msg), 400)
+        self.assertIn("(99802 more bytes)", msg)  # the JSON string, quotes included
+        status, _, b = self.req("POST", "/v1/exec", {"code": "1", "config": {huge: 1}})
+        self.assertEqual(status, 400)
+        self.assertLess(len(error_of(b)[1]), 600)
+        long_id = "ses_" + "y" * 5000
+        status, _, b = self.req("POST", f"/v1/sessions/{long_id}/exec", {"code": "1"})
+        self.assertEqual(status, 404)
+        self.assertLess(len(error_of(b)[1]), 400)
+        status, _, b = self.req("POST", "/v1/sessions", {"snapshot_id": "snap_" + "z" * 5000})
+        self.assertEqual(status, 404)
+        self.assertLess(len(error_of(b)[1]), 400)
+        status, _, b = self.req("GET", "/v1/health", headers={"Host": "h" * 5000 + ".example"})
+        self.assertEqual(status, 403)
+        code, msg = error_of(b)
+        self.assertEqual(code, "forbidden_host")
+        self.assertLess(len(msg), 400)
+        status, _, b = self.req("POST", "/v1/exec", {"code": "1"}, headers={"Origin": "http://" + "o" * 5000})
+        self.assertEqual(status, 403)
+        self.assertLess(len(error_of(b)[1]), 400)
+
+    def test_env_values_are_redacted_wherever_the_config_is_reported(self):
+        status, _, data = self.req("GET", "/v1/health", token=False, raw=True)
+        self.assertEqual((status, json.loads(data)), (200, {"status": "ok"}))
+        self.assertNotIn(self.tmp.name.encode(), data)  # mount host paths only with the token
+        status, _, data = self.req("GET", "/v1/health", raw=True)
+        self.assertEqual(status, 200)
+        self.assertNotIn(self.SECRET.encode(), data)
+        b = json.loads(data)
+        self.assertEqual(b["config"]["env"], {"PYCELL_API_KEY": "<redacted>"})
+        self.assertEqual(b["config"]["mounts"][0]["host_path"], self.tmp.name)
+        status, _, data = self.req("POST", "/v1/sessions", {}, raw=True)
+        self.assertEqual(status, 201)
+        self.assertNotIn(self.SECRET.encode(), data)
+        sid = json.loads(data)["session_id"]
+        self.assertEqual(json.loads(data)["config"]["env"], {"PYCELL_API_KEY": "<redacted>"})
+        # The guest itself still gets the value.
+        status, _, b = self.req("POST", f"/v1/sessions/{sid}/exec", {"code": "import os; os.environ['PYCELL_API_KEY']"})
+        self.assertEqual(b["value_repr"], repr(self.SECRET))
+        self.req("DELETE", "/v1/sessions/" + sid)
+
+    def test_traceback_frames_are_capped_at_both_ends(self):
+        # Deep recursion that raises: ~1,000 frames, reported as the first and
+        # last 50 with one marker frame saying how many were left out.
+        status, _, b = self.req("POST", "/v1/exec", {"code": "def f(n):\n    return f(n + 1)\nf(0)"})
+        self.assertEqual(status, 200)
+        self.assertEqual(b["error"]["type"], "RecursionError")
+        frames = b["error"]["frames"]
+        self.assertEqual(len(frames), 101)
+        self.assertEqual(frames[0]["function"], "<module>")
+        self.assertEqual(frames[-1]["function"], "f")
+        self.assertEqual((frames[50]["file"], frames[50]["line"], frames[50]["function"]), ("", 0, ""))
+        self.assertRegex(frames[50]["source"], r"^\[\d+ more frames omitted\]$")
+        omitted = int(frames[50]["source"][1:].split()[0])
+        self.assertGreater(omitted, 500)
+
+    def test_snapshot_byte_cap_is_429(self):
+        srv = Server(SERVER_ARGV, extra=["--max-snapshot-bytes", "1048576"])
+        try:
+            status, _, b = srv.request("POST", "/v1/sessions", {})
+            sid = b["session_id"]
+            status, _, b = srv.request("POST", f"/v1/sessions/{sid}/snapshot")
+            self.assertEqual(status, 429)
+            code, msg = error_of(b)
+            self.assertEqual(code, "too_many_snapshots")
+            self.assertIn("snapshot byte limit reached", msg)
+            self.assertIn("of the 1048576 allowed", msg)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+    def test_sigterm_cancels_a_stateless_run_without_time_limit(self):
+        srv = Server(SERVER_ARGV, extra=["--timeout-ms", "0"])
+        results = {}
+        t = threading.Thread(target=lambda: results.update(r=srv.request("POST", "/v1/exec", {"code": "while True: pass"})))
+        t.start()
+        deadline = time.monotonic() + 20
+        while srv.request("GET", "/v1/health")[2]["stateless_running"] != 1:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        time.sleep(0.2)  # well inside the run
+        srv.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(srv.proc.wait(timeout=10), 0)  # before the fix: waits forever
+        srv.stop()
+        t.join()
+        self.assertEqual(results["r"][0], 200)
+        self.assertEqual(results["r"][2]["exit_reason"], "cancelled")
+
+
+class Exposure(unittest.TestCase):
+    """Binding beyond loopback: a token or an explicit opt-out; the Host and Origin policy."""
+
+    def test_non_loopback_bind_without_token_is_refused(self):
+        r = subprocess.run(SERVER_ARGV + ["--host", "0.0.0.0", "--port", "0"], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("refusing to listen on 0.0.0.0 without a bearer token", r.stderr)
+        self.assertIn("--insecure-no-token", r.stderr)
+
+    def test_opt_out_warns_and_host_policy_accepts_ip_literals_and_listed_names(self):
+        srv = Server(SERVER_ARGV, extra=["--host", "0.0.0.0", "--insecure-no-token", "--accept-host", "sandbox.internal"])
+        try:
+            self.assertIn("WARNING: --insecure-no-token", "".join(srv.log))
+            port = srv.port
+            for host, expected in [("127.0.0.1:%d" % port, 200), ("localhost:%d" % port, 200),
+                                   ("[::1]:%d" % port, 200), ("10.1.2.3:%d" % port, 200), ("[fd00::5]", 200),
+                                   ("sandbox.internal:%d" % port, 200), ("SANDBOX.internal", 200),
+                                   ("evil.example:%d" % port, 403), ("127.0.0.1.evil.example", 403),
+                                   ("sandbox.internal.evil.example", 403)]:
+                status, _, b = srv.request("GET", "/v1/health", headers={"Host": host})
+                self.assertEqual(status, expected, host)
+                if expected == 403:
+                    self.assertEqual(error_of(b)[0], "forbidden_host")
+            # Origins: loopback and --allowed-origin ones only, whatever the bind.
+            status, _, b = srv.request("POST", "/v1/exec", {"code": "1"}, headers={"Origin": "http://10.1.2.3:%d" % port})
+            self.assertEqual(status, 403)
+            self.assertEqual(error_of(b)[0], "forbidden_origin")
+            status, _, _ = srv.request("POST", "/v1/exec", {"code": "1"}, headers={"Origin": "http://localhost:3000"})
+            self.assertEqual(status, 200)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+    def test_loopback_bind_accepts_only_loopback_hosts_and_listed_names(self):
+        srv = Server(SERVER_ARGV, extra=["--accept-host", "sandbox.internal:8765"])
+        try:
+            for host, expected in [("localhost", 200), ("sandbox.internal:8765", 200), ("sandbox.internal:9999", 403),
+                                   ("10.1.2.3", 403)]:
+                self.assertEqual(srv.request("GET", "/v1/health", headers={"Host": host})[0], expected, host)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+
 class Limits(unittest.TestCase):
     """A second server with one stateless slot and a short idle time: 503 and expiry."""
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = Server(SERVER_ARGV, extra=["--max-stateless-execs", "1", "--session-idle-ms", "500", "--timeout-ms", "20000"])
+        cls.srv = Server(SERVER_ARGV, extra=["--max-stateless-execs", "1", "--session-idle-ms", "500", "--timeout-ms", "20000",
+                                             "--snapshot-idle-ms", "500"])
 
     @classmethod
     def tearDownClass(cls):
@@ -410,6 +589,17 @@ class Limits(unittest.TestCase):
                       "idle expiry")
         status, _, b = self.srv.request("POST", f"/v1/sessions/{sid}/exec", {"code": "1"})
         self.assertEqual(status, 404)
+
+    def test_idle_snapshots_expire(self):
+        status, _, b = self.srv.request("POST", "/v1/sessions", {})
+        sid = b["session_id"]
+        status, _, b = self.srv.request("POST", f"/v1/sessions/{sid}/snapshot")
+        self.assertEqual(status, 201)
+        snap = b["snapshot_id"]
+        self.wait_for(lambda: self.srv.request("GET", "/v1/health")[2]["snapshots"] == 0, "snapshot expiry")
+        status, _, b = self.srv.request("POST", "/v1/sessions", {"snapshot_id": snap})
+        self.assertEqual(status, 404)
+        self.assertEqual(error_of(b)[0], "not_found")
 
     def test_a_second_server_cannot_take_the_same_port(self):
         second = subprocess.run(SERVER_ARGV + ["--port", str(self.srv.port)], stdin=subprocess.DEVNULL,

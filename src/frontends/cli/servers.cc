@@ -3,6 +3,9 @@
 
 #include <sys/resource.h>
 
+#include <cstdio>
+
+#include "common/loopback.h"
 #include "options.h"
 #include "run.h"
 
@@ -23,8 +26,11 @@ ServerCommands::ServerCommands(CLI::App& app) {
                     "Executions without a session running at once; past it 503")
         ->capture_default_str();
   }
-  serve_->add_option("--host", c.host, "Address to bind; anything but loopback needs --bearer-token")
+  serve_->add_option("--host", c.host,
+                     "Address to bind; anything but loopback needs --bearer-token (or --insecure-no-token)")
       ->capture_default_str();
+  serve_->add_flag("--insecure-no-token", c.insecure_no_token,
+                   "Serve a non-loopback --host without --bearer-token: anyone who can reach the port runs code");
   serve_->add_option("--port", c.port, "TCP port")->capture_default_str();
   serve_->add_option("--bearer-token", token_,
                      "Require 'Authorization: Bearer TOKEN'; @VAR reads it from host variable VAR (keeps it out of argv)")
@@ -33,12 +39,18 @@ ServerCommands::ServerCommands(CLI::App& app) {
                      "Browser Origin allowed besides loopback ones (repeatable); others get 403")
       ->allow_extra_args(false);
   serve_->add_option("--accept-host", c.allowed_hosts,
-                     "Host header value accepted (repeatable); default: loopback names when bound to loopback")
+                     "Host header name (or name:port) accepted besides loopback names, and, when bound beyond "
+                     "loopback, IP literals and --host (repeatable); others get 403")
       ->allow_extra_args(false);
   serve_->add_option("--threads", c.http_threads, "HTTP worker threads")->capture_default_str();
   serve_->add_option("--max-mcp-clients", c.max_mcp_clients, "MCP client sessions kept at once")
       ->capture_default_str();
-  serve_->add_option("--max-snapshots", c.max_snapshots, "Snapshots kept at once")->capture_default_str();
+  serve_->add_option("--max-snapshots", c.max_snapshots, "Snapshots kept at once; past it 429")->capture_default_str();
+  serve_->add_option("--max-snapshot-bytes", c.max_snapshot_bytes,
+                     "Total guest memory of the snapshots kept; past it 429")
+      ->capture_default_str();
+  serve_->add_option("--snapshot-idle-ms", c.snapshot_idle_ms, "Snapshots unused this long are dropped")
+      ->capture_default_str();
   mcp_->footer(
       "Sessions get the limits and grants of the global options (see pycell --help); a client\n"
       "may lower limits, never raise them or add grants.\n"
@@ -70,6 +82,13 @@ int ServerCommands::run(EngineConfig engine, SessionConfig session) {
   if (rlimit l{}; getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur < l.rlim_max) {
     l.rlim_cur = l.rlim_max;
     setrlimit(RLIMIT_NOFILE, &l);
+  }
+  if (serve_->parsed() && config_.insecure_no_token && config_.bearer_token.empty() &&
+      !policy::is_loopback_name(config_.host)) {
+    std::fprintf(stderr,
+                 "pycell serve: WARNING: --insecure-no-token: no authentication; anyone who can reach %s:%u "
+                 "can run code here\n",
+                 config_.host.c_str(), config_.port);
   }
   return mcp_->parsed() ? server::run_mcp_stdio(config_) : server::run_http(config_);
 }

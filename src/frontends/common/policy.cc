@@ -2,6 +2,8 @@
 // derived from it.
 #include "common/policy.h"
 
+#include "common/echo.h"
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -20,7 +22,8 @@ using nlohmann::json;
 /// An invalid value; `key` (empty for a CLI value, whose flag the caller
 /// names) says where it was found.
 Error bad(std::string_view key, const std::string& message) {
-  return Error(ErrorCode::kInvalidArgument, key.empty() ? message : std::string(key) + ": " + message);
+  // Keys come from the client too ("env.<any name>"): quote them bounded.
+  return Error(ErrorCode::kInvalidArgument, key.empty() ? message : echo(key) + ": " + message);
 }
 
 // --- Values as text ----------------------------------------------------------
@@ -29,7 +32,7 @@ Result<uint64_t> parse_uint(std::string_view text) {
   uint64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    return Error(ErrorCode::kInvalidArgument, "'" + std::string(text) + "' is not a non-negative integer");
+    return Error(ErrorCode::kInvalidArgument, "'" + echo(text) + "' is not a non-negative integer");
   }
   return v;
 }
@@ -58,7 +61,7 @@ Field make(const Meta& m) {
 /// as it was on error. `what` names the elements for a non-array.
 template <class T, class One>
 Result<void> read_array(std::vector<T>& to, std::string_view key, std::string_view what, const json& j, One one) {
-  if (!j.is_array()) return bad(key, "expected an array of " + std::string(what) + ", got " + j.dump());
+  if (!j.is_array()) return bad(key, "expected an array of " + std::string(what) + ", got " + echo_json(j));
   std::vector<T> out;
   for (const json& e : j) {
     Result<T> v = one(e);
@@ -106,7 +109,7 @@ Field number(const Meta& m, Num num, At at) {
   };
   f.from_json = [key, store](SessionConfig& c, const json& j, Trust trust) -> Result<void> {
     if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<int64_t>() >= 0)) {
-      return bad(key, "expected a non-negative integer, got " + j.dump());
+      return bad(key, "expected a non-negative integer, got " + echo_json(j));
     }
     return store(c, key, j.get<uint64_t>(), trust);
   };
@@ -158,7 +161,7 @@ Field boolean(const Meta& m, At at) {
     return Ok();
   };
   f.from_json = [key, at](SessionConfig& c, const json& j, Trust) -> Result<void> {
-    if (!j.is_boolean()) return bad(key, "expected true or false, got " + j.dump());
+    if (!j.is_boolean()) return bad(key, "expected true or false, got " + echo_json(j));
     at(c) = j.get<bool>();
     return Ok();
   };
@@ -182,7 +185,7 @@ Field http_list(const Meta& m, std::vector<std::string> HttpPolicy::*member) {
   f.from_json = [key, member](SessionConfig& c, const json& j, Trust) -> Result<void> {
     return read_array(http(c).*member, key, "strings", j, [key](const json& e) -> Result<std::string> {
       if (!e.is_string() || e.get_ref<const std::string&>().empty()) {
-        return bad(key, "expected non-empty strings, got " + e.dump());
+        return bad(key, "expected non-empty strings, got " + echo_json(e));
       }
       return e.get<std::string>();
     });
@@ -195,12 +198,15 @@ Field http_list(const Meta& m, std::vector<std::string> HttpPolicy::*member) {
 
 // --- Fields with their own syntax ---------------------------------------------
 
+/// What to_json shows instead of a secret (env values, secret header values).
+constexpr const char* kRedacted = "<redacted>";
+
 bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
 /// Sets NAME=VALUE in the guest environment; a later value for a name wins.
 Result<void> set_env(SessionConfig& c, std::string_view key, std::string_view name, std::string_view value) {
   if (name.empty() || name.find('=') != std::string_view::npos || has_nul(name) || has_nul(value)) {
-    return bad(key, "bad variable name or value '" + std::string(name) + "'");
+    return bad(key, "bad variable name or value '" + echo(name) + "'");
   }
   std::string entry = std::string(name) + "=" + std::string(value);
   auto same = [&](const std::string& e) { return e.size() > name.size() && e.compare(0, name.size() + 1, std::string(name) + "=") == 0; };
@@ -216,23 +222,22 @@ Field env_field() {
   f.repeatable = true;
   f.parse = [](SessionConfig& c, std::string_view v, const HostEnv&) -> Result<void> {
     const size_t eq = v.find('=');
-    if (eq == std::string_view::npos) return bad("", "expected NAME=VALUE, got '" + std::string(v) + "'");
+    if (eq == std::string_view::npos) return bad("", "expected NAME=VALUE, got '" + echo(v) + "'");
     return set_env(c, "", v.substr(0, eq), v.substr(eq + 1));
   };
   f.from_json = [](SessionConfig& c, const json& j, Trust) -> Result<void> {
-    if (!j.is_object()) return bad("env", "expected an object of name: string, got " + j.dump());
+    if (!j.is_object()) return bad("env", "expected an object of name: string, got " + echo_json(j));
     for (const auto& [name, value] : j.items()) {
-      if (!value.is_string()) return bad("env." + name, "expected a string, got " + value.dump());
+      if (!value.is_string()) return bad("env." + name, "expected a string, got " + echo_json(value));
       if (auto r = set_env(c, "env", name, value.get_ref<const std::string&>()); !r) return r;
     }
     return Ok();
   };
+  // Values are redacted wherever a config is reported (health, servers,
+  // `pycell config`): --env and --pass-env are how API keys reach the guest.
   f.to_json = [](const SessionConfig& c) {
     json out = json::object();
-    for (const std::string& e : c.env) {
-      const size_t eq = e.find('=');
-      out[e.substr(0, eq)] = eq == std::string::npos ? "" : e.substr(eq + 1);
-    }
+    for (const std::string& e : c.env) out[e.substr(0, e.find('='))] = kRedacted;
     return out;
   };
   f.schema = {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}};
@@ -246,7 +251,7 @@ Field pass_env_field() {
   f.repeatable = true;
   f.parse = [](SessionConfig& c, std::string_view name, const HostEnv& env) -> Result<void> {
     auto value = env ? env(name) : std::nullopt;
-    if (!value) return bad("", "'" + std::string(name) + "' is not set in the host environment");
+    if (!value) return bad("", "'" + echo(name) + "' is not set in the host environment");
     return set_env(c, "", name, *value);
   };
   f.default_text = "none";
@@ -261,20 +266,20 @@ json mount_json(const Mount& m) {
 }
 
 Result<Mount> mount_from_json(const json& j) {
-  if (!j.is_object()) return bad("mounts", "expected an object, got " + j.dump());
+  if (!j.is_object()) return bad("mounts", "expected an object, got " + echo_json(j));
   Mount m;
   for (const auto& [k, v] : j.items()) {
     if (k == "host_path" || k == "guest_path") {
-      if (!v.is_string()) return bad("mounts." + k, "expected a string, got " + v.dump());
+      if (!v.is_string()) return bad("mounts." + k, "expected a string, got " + echo_json(v));
       (k == "host_path" ? m.host_path : m.guest_path) = v.get<std::string>();
     } else if (k == "access") {
-      if (v != "ro" && v != "rw") return bad("mounts.access", "expected \"ro\" or \"rw\", got " + v.dump());
+      if (v != "ro" && v != "rw") return bad("mounts.access", "expected \"ro\" or \"rw\", got " + echo_json(v));
       m.access = v == "rw" ? Mount::Access::kReadWrite : Mount::Access::kReadOnly;
     } else if (k == "package_path") {
-      if (!v.is_boolean()) return bad("mounts.package_path", "expected true or false, got " + v.dump());
+      if (!v.is_boolean()) return bad("mounts.package_path", "expected true or false, got " + echo_json(v));
       m.package_path = v.get<bool>();
     } else {
-      return bad("mounts", "unknown key '" + k + "' (known: host_path, guest_path, access, package_path)");
+      return bad("mounts", "unknown key '" + echo(k) + "' (known: host_path, guest_path, access, package_path)");
     }
   }
   if (m.host_path.empty() || m.guest_path.empty()) return bad("mounts", "host_path and guest_path are required");
@@ -305,7 +310,7 @@ Field mount_field() {
       }
     }
     if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size()) {
-      return bad("", "expected HOST:GUEST[:ro|rw|pkg], got '" + std::string(v) + "'");
+      return bad("", "expected HOST:GUEST[:ro|rw|pkg], got '" + echo(v) + "'");
     }
     m.host_path = rest.substr(0, colon);
     m.guest_path = rest.substr(colon + 1);
@@ -346,14 +351,12 @@ bool is_token(std::string_view s) {
 Result<HttpPolicy::SecretHeader> secret_header(std::string_view key, std::string host, std::string name,
                                                std::string value) {
   if (host.empty()) return bad(key, "empty host");
-  if (!is_token(name)) return bad(key, "bad header name '" + name + "'");
+  if (!is_token(name)) return bad(key, "bad header name '" + echo(name) + "'");
   if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
     return bad(key, "header value contains a line break or NUL");
   }
   return HttpPolicy::SecretHeader{std::move(host), std::move(name), std::move(value)};
 }
-
-constexpr const char* kRedacted = "<redacted>";
 
 Field secret_header_field() {
   Field f = make({"http.secret_headers", "--secret-header", "HOST:NAME:VALUE", "",
@@ -566,10 +569,10 @@ Result<uint64_t> parse_bytes(std::string_view text) {
   else if (suffix == "T") shift = 40;
   else if (!suffix.empty() && suffix != "B") {
     return Error(ErrorCode::kInvalidArgument,
-                 "'" + std::string(text) + "' is not a byte count (digits, optionally with K, M, G or T)");
+                 "'" + echo(text) + "' is not a byte count (digits, optionally with K, M, G or T)");
   }
   if (*n > (std::numeric_limits<uint64_t>::max() >> shift)) {
-    return Error(ErrorCode::kInvalidArgument, "'" + std::string(text) + "' is too large");
+    return Error(ErrorCode::kInvalidArgument, "'" + echo(text) + "' is too large");
   }
   return *n << shift;
 }
@@ -589,7 +592,9 @@ const std::vector<Field>& fields() {
 }
 
 Result<void> apply_json(SessionConfig& config, const json& j, Trust trust) {
-  if (!j.is_object()) return Error(ErrorCode::kInvalidArgument, "session config: expected a JSON object, got " + j.dump());
+  if (!j.is_object()) {
+    return Error(ErrorCode::kInvalidArgument, "session config: expected a JSON object, got " + echo_json(j));
+  }
   for (const auto& [key, value] : j.items()) {
     if (key == "http" && value.is_null()) {
       config.http.reset();  // revoking is allowed to anyone
@@ -599,7 +604,7 @@ Result<void> apply_json(SessionConfig& config, const json& j, Trust trust) {
       if (auto r = apply_field(config, key, value, trust); !r) return r;
       continue;
     }
-    if (!value.is_object()) return bad(key, "expected an object, got " + value.dump());
+    if (!value.is_object()) return bad(key, "expected an object, got " + echo_json(value));
     if (key == "http" && !config.http) {
       if (trust == Trust::kClient) return bad(key, "the server grants no HTTP access");
       config.http.emplace();  // "http": {} grants the module with nothing allowed

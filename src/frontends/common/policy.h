@@ -57,7 +57,7 @@ struct Field {
   std::function<Result<void>(SessionConfig& config, std::string_view value, const HostEnv& env)> parse;
   /// Sets the field from JSON; `trust` decides what is allowed.
   std::function<Result<void>(SessionConfig& config, const nlohmann::json& value, Trust trust)> from_json;
-  /// The field's current value as JSON (secret header values are redacted).
+  /// The field's current value as JSON (env and secret header values are redacted).
   std::function<nlohmann::json(const SessionConfig& config)> to_json;
   /// JSON Schema of the value (without description).
   nlohmann::json schema;
@@ -76,7 +76,8 @@ const std::vector<Field>& fields();
 Result<void> apply_json(SessionConfig& config, const nlohmann::json& json, Trust trust = Trust::kOperator);
 
 /// Every JSON field of `config` (host functions are not data and are left
-/// out; secret header values read "<redacted>").
+/// out; environment values and secret header values read "<redacted>", so
+/// the result may be shown to anyone allowed to see the limits).
 nlohmann::json to_json(const SessionConfig& config);
 
 /// JSON Schema (draft 2020-12) of what apply_json accepts with `trust`: for

@@ -1,6 +1,8 @@
 // ExecResult as JSON (see result_json.h).
 #include "common/result_json.h"
 
+#include "pycell/json.h"
+
 namespace pycell::policy {
 
 using nlohmann::json;
@@ -16,9 +18,10 @@ json to_json(const ExecResult& r) {
   }
   json value_json = nullptr;
   if (r.value_json) {
-    // Validated by the core already; a value that still fails to parse is reported as absent.
-    value_json = json::parse(*r.value_json, nullptr, /*allow_exceptions=*/false);
-    if (value_json.is_discarded()) value_json = nullptr;
+    // The core checks it, but an ExecResult can be built by anyone: parse
+    // depth-capped again; a value that fails is reported as absent.
+    auto parsed = parse_json(*r.value_json);
+    if (parsed) value_json = std::move(*parsed);
   }
   return {
       {"stdout", r.stdout_text},

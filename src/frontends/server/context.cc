@@ -1,6 +1,7 @@
 // ServerContext: engine, sessions, stateless pool, and the sandbox summary.
 #include "context.h"
 
+#include "common/loopback.h"
 #include "common/policy.h"
 
 namespace pycell::server {
@@ -69,11 +70,18 @@ std::string describe(const SessionConfig& sc) {
 
 ServerContext::ServerContext(const ServerConfig& config, Engine engine, std::unique_ptr<SessionPool> pool)
     : config_(config),
-      sessions_(std::move(engine), config.max_sessions, config.max_snapshots, config.session_idle_ms),
+      sessions_(std::move(engine), RegistryLimits{config.max_sessions, config.session_idle_ms, config.max_snapshots,
+                                                  config.max_snapshot_bytes, config.snapshot_idle_ms}),
       pool_(std::move(pool)),
       summary_(describe(config.session)) {}
 
 Result<std::unique_ptr<ServerContext>> ServerContext::create(const ServerConfig& config) {
+  if (!policy::is_loopback_name(config.host) && config.bearer_token.empty() && !config.insecure_no_token) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "refusing to listen on " + config.host +
+                     " without a bearer token: anyone who can reach it could run code. Set --bearer-token, "
+                     "or pass --insecure-no-token to serve unauthenticated anyway");
+  }
   EngineConfig ec = config.engine;
   auto engine = Engine::create(std::move(ec));
   if (!engine) return engine.error();
@@ -97,10 +105,21 @@ Result<ExecResult> ServerContext::exec_stateless(std::string_view code, const Ex
     std::atomic<size_t>& n;
     ~Release() { n--; }
   } release{stateless_running_};
-  if (config) return Session::run_once(sessions_.engine(), code, options, std::move(*config));
+  // Tracked by the registry while it runs, so that shutdown cancels it too.
+  auto run = [&](Session& session) -> Result<ExecResult> {
+    if (!sessions_.track_run(&session)) return Error(ErrorCode::kResourceExhausted, "the server is shutting down");
+    auto r = session.exec(code, options);
+    sessions_.untrack_run(&session);
+    return r;
+  };
+  if (config) {
+    auto session = Session::create(sessions_.engine(), std::move(*config));
+    if (!session) return session.error();
+    return run(*session);
+  }
   auto lease = pool_->acquire();
   if (!lease) return lease.error();
-  return (*lease)->exec(code, options);
+  return run(**lease);
 }
 
 }  // namespace pycell::server

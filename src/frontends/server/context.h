@@ -18,7 +18,9 @@ namespace pycell::server {
 class ServerContext {
  public:
   /// Builds the engine (the slow part: a pre-initialized interpreter) and the
-  /// stateless pool. `config` must outlive the context.
+  /// stateless pool. `config` must outlive the context. Errors:
+  /// kInvalidArgument for a non-loopback host without a bearer token (unless
+  /// insecure_no_token); as Engine::create.
   static Result<std::unique_ptr<ServerContext>> create(const ServerConfig& config);
 
   const ServerConfig& config() const { return config_; }
@@ -26,8 +28,9 @@ class ServerContext {
 
   /// Runs `code` in a fresh session that is discarded afterwards, with
   /// `config` instead of the server's if given (a client's, already checked
-  /// by policy::apply_json). Errors: kResourceExhausted when
-  /// max_stateless_execs runs are in progress.
+  /// by policy::apply_json). The run is cancelled by sessions().cancel_all().
+  /// Errors: kResourceExhausted when max_stateless_execs runs are in
+  /// progress or the server is shutting down.
   Result<ExecResult> exec_stateless(std::string_view code, const ExecOptions& options,
                                     std::optional<SessionConfig> config);
 

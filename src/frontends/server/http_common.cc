@@ -1,11 +1,14 @@
 // JSON responses and the pre-body request checks (Host, Origin, token).
 #include "http_common.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 
+#include "common/loopback.h"
+
 namespace pycell::server {
+
+using policy::is_ip_literal;
+using policy::is_loopback_name;
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -78,6 +81,13 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+bool token_accepted(std::string_view authorization, const ServerConfig& config) {
+  if (config.bearer_token.empty()) return true;
+  constexpr std::string_view kBearer = "Bearer ";
+  return authorization.starts_with(kBearer) &&
+         constant_time_equal(authorization.substr(kBearer.size()), config.bearer_token);
+}
+
 namespace {
 
 std::string lower(std::string_view s) {
@@ -93,15 +103,6 @@ std::string host_name(std::string_view hostport) {
     return lower(hostport.substr(0, close == std::string_view::npos ? hostport.size() : close + 1));
   }
   return lower(hostport.substr(0, hostport.find(':')));
-}
-
-/// localhost, [::1] or an IPv4 literal in 127/8. A name that merely starts
-/// with "127." (127.attacker.example) is a DNS name an attacker can point at
-/// 127.0.0.1: exactly the rebinding this check exists to stop.
-bool is_loopback_name(std::string_view name) {
-  if (name == "localhost" || name == "[::1]" || name == "::1") return true;
-  in_addr v4{};
-  return inet_pton(AF_INET, std::string(name).c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 }  // namespace
@@ -120,14 +121,15 @@ bool origin_allowed(std::string_view origin, const ServerConfig& config) {
 
 bool host_allowed(std::string_view host, const ServerConfig& config) {
   if (host.empty()) return true;  // HTTP/1.0 clients; browsers always send Host
-  if (!config.allowed_hosts.empty()) {
-    for (const auto& h : config.allowed_hosts) {
-      if (lower(h) == lower(host) || lower(h) == host_name(host)) return true;
-    }
-    return false;
+  const std::string name = host_name(host);
+  for (const auto& h : config.allowed_hosts) {
+    if (lower(h) == lower(host) || lower(h) == name) return true;
   }
-  if (!is_loopback_name(lower(config.host))) return true;
-  return is_loopback_name(host_name(host));
+  if (is_loopback_name(name)) return true;
+  if (is_loopback_name(config.host)) return false;
+  // Bound beyond loopback: DNS rebinding needs a name the attacker resolves,
+  // so IP literals are safe, and so is the name the operator bound to.
+  return is_ip_literal(name) || name == lower(config.host);
 }
 
 }  // namespace pycell::server

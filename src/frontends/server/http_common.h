@@ -42,6 +42,10 @@ void route_with_body(httplib::Server& server, const char* method, const std::str
 /// Equal strings, in time that depends only on their lengths (bearer tokens).
 bool constant_time_equal(std::string_view a, std::string_view b);
 
+/// True if no bearer token is configured, or `authorization` (the header's
+/// value) is "Bearer <the token>", compared in constant time.
+bool token_accepted(std::string_view authorization, const ServerConfig& config);
+
 /// The 413 message, wherever the cap is found exceeded.
 std::string body_too_large(uint64_t cap);
 
@@ -49,7 +53,7 @@ std::string body_too_large(uint64_t cap);
 /// Origin (not a browser) passes; loopback origins and configured ones pass.
 bool origin_allowed(std::string_view origin, const ServerConfig& config);
 
-/// The Host check: see ServerConfig::allowed_hosts.
+/// The Host check against DNS rebinding: see ServerConfig::allowed_hosts.
 bool host_allowed(std::string_view host, const ServerConfig& config);
 
 }  // namespace pycell::server

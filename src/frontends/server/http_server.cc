@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/echo.h"
 #include "context.h"
 #include "http_common.h"
 #include "mcp.h"
@@ -39,11 +40,12 @@ httplib::Server::HandlerResponse guard(const ServerContext& ctx, const httplib::
     return refuse(503, "shutting_down", "the server is shutting down");
   }
   if (!host_allowed(req.get_header_value("Host"), cfg)) {
-    return refuse(403, "forbidden_host", "Host header '" + req.get_header_value("Host") + "' is not accepted");
+    return refuse(403, "forbidden_host",
+                  "Host header '" + policy::echo(req.get_header_value("Host")) + "' is not accepted");
   }
   std::string origin = req.get_header_value("Origin");
   if (!origin_allowed(origin, cfg)) {
-    return refuse(403, "forbidden_origin", "Origin '" + origin + "' is not allowed");
+    return refuse(403, "forbidden_origin", "Origin '" + policy::echo(origin) + "' is not allowed");
   }
   if (!origin.empty()) {
     res.set_header("Access-Control-Allow-Origin", origin);
@@ -57,15 +59,11 @@ httplib::Server::HandlerResponse guard(const ServerContext& ctx, const httplib::
     res.status = 204;
     return HR::Handled;
   }
+  // Health answers without the token (for probes), but then says only its status.
   bool open_path = req.method == "GET" && req.path == "/v1/health";
-  if (!cfg.bearer_token.empty() && !open_path) {
-    std::string auth = req.get_header_value("Authorization");
-    constexpr std::string_view kBearer = "Bearer ";
-    if (!auth.starts_with(kBearer) ||
-        !constant_time_equal(std::string_view(auth).substr(kBearer.size()), cfg.bearer_token)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      return refuse(401, "unauthorized", "missing or wrong bearer token");
-    }
+  if (!open_path && !token_accepted(req.get_header_value("Authorization"), cfg)) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    return refuse(401, "unauthorized", "missing or wrong bearer token");
   }
   // Body size, from the headers alone. POST and PUT bodies are read by
   // route_with_body, which discards a moderate excess so the client reads
@@ -98,7 +96,7 @@ httplib::Server::HandlerResponse error_body(const ServerContext& ctx, const http
                      : res.status == 413 ? "payload_too_large"
                      : res.status == 405 ? "method_not_allowed"
                                          : "bad_request";
-  std::string message = res.status == 404 ? "no such endpoint: " + req.method + " " + req.path
+  std::string message = res.status == 404 ? "no such endpoint: " + req.method + " " + policy::echo(req.path)
                         : res.status == 413
                             ? body_too_large(ctx.config().max_body_bytes)
                             : "malformed request (HTTP status " + std::to_string(res.status) + ")";
@@ -152,7 +150,8 @@ int run_http(const ServerConfig& config) {
   for (const char* method : {"POST", "PUT"}) {
     route_with_body(server, method, ".*", config,
                     [](const httplib::Request& req, httplib::Response& res, std::string&) {
-                      send_error(res, 404, "not_found", "no such endpoint: " + req.method + " " + req.path);
+                      send_error(res, 404, "not_found",
+                                 "no such endpoint: " + req.method + " " + policy::echo(req.path));
                     });
   }
 

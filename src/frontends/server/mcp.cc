@@ -6,6 +6,7 @@
 
 #include <array>
 
+#include "common/echo.h"
 #include "common/policy.h"
 
 namespace pycell::server {
@@ -86,7 +87,7 @@ json object_schema(json properties, json required) {
 }
 
 std::string missing_session(const std::string& id, uint64_t idle_ms) {
-  return "No session '" + id + "': it was closed, or expired after " + std::to_string(idle_ms / 60000) +
+  return "No session '" + policy::echo(id) + "': it was closed, or expired after " + std::to_string(idle_ms / 60000) +
          " minutes without use. Call create_session for a new one.";
 }
 
@@ -103,53 +104,76 @@ json jsonrpc_error(const json& id, int code, std::string_view message) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", std::string(message)}}}};
 }
 
-std::optional<json> McpServer::handle(McpClient& client, const json& message) {
+Envelope check_envelope(const json& message, std::optional<json>& error) {
+  Envelope env;
+  auto invalid = [&](const json& id, std::string_view why) {
+    error = jsonrpc_error(id, kInvalidRequest, why);
+    return env;
+  };
   if (!message.is_object()) {
     // Batches were removed from MCP in 2025-06-18.
-    return jsonrpc_error(nullptr, kInvalidRequest, "expected one JSON-RPC message object (batches are not supported)");
+    return invalid(nullptr, "expected one JSON-RPC message object (batches are not supported)");
   }
-  const json* id = message.contains("id") ? &message["id"] : nullptr;
-  bool has_method = message.contains("method");
-  if (!has_method && id && (message.contains("result") || message.contains("error"))) {
-    return std::nullopt;  // a response to a request we never send: ignore
+  // Every member is looked up with find() and type-checked before use: a
+  // client may send any JSON type in any of them.
+  auto id = message.find("id");
+  auto method = message.find("method");
+  const bool has_id = id != message.end();
+  const bool valid_id = has_id && (id->is_string() || id->is_number());
+  const json echo_id = valid_id ? *id : json(nullptr);
+  if (method == message.end() && has_id && (message.contains("result") || message.contains("error"))) {
+    env.kind = Envelope::Kind::kResponse;  // to a request we never send: ignored
+    return env;
   }
-  json reply_id = id && (id->is_string() || id->is_number_integer()) ? *id : json(nullptr);
-  if (message.value("jsonrpc", "") != "2.0" || !has_method || !message["method"].is_string()) {
-    return jsonrpc_error(reply_id, kInvalidRequest, "not a JSON-RPC 2.0 request: needs jsonrpc \"2.0\" and a method");
+  auto version = message.find("jsonrpc");
+  if (version == message.end() || !version->is_string() || *version != "2.0") {
+    return invalid(echo_id, "not a JSON-RPC 2.0 message: \"jsonrpc\" must be \"2.0\"");
   }
-  if (id && !(id->is_string() || id->is_number_integer())) {
-    return jsonrpc_error(nullptr, kInvalidRequest, "id must be a string or an integer");
+  if (method == message.end() || !method->is_string()) {
+    return invalid(echo_id, "not a JSON-RPC 2.0 request: \"method\" must be a string");
   }
-  const std::string method = message["method"];
-  if (!id) return std::nullopt;  // notifications (initialized, cancelled, ...) need no answer
+  if (has_id && !valid_id) return invalid(nullptr, "\"id\" must be a string or a number");
+  env.kind = has_id ? Envelope::Kind::kRequest : Envelope::Kind::kNotification;
+  env.id = echo_id;
+  env.method = method->get<std::string>();
+  if (auto params = message.find("params"); params != message.end()) env.params = &*params;
+  return env;
+}
 
-  json params = message.contains("params") ? message["params"] : json::object();
-  if (!params.is_object()) return jsonrpc_error(*id, kInvalidParams, "params must be an object");
-  auto ok = [&](json result) { return json{{"jsonrpc", "2.0"}, {"id", *id}, {"result", std::move(result)}}; };
+std::optional<json> McpServer::handle(McpClient& client, const Envelope& message) {
+  // Notifications (initialized, cancelled, ...) need no answer, and a
+  // response to a request this server never sent is ignored.
+  if (message.kind != Envelope::Kind::kRequest) return std::nullopt;
+  const json& id = message.id;
+  const json no_params = json::object();
+  const json& params = message.params ? *message.params : no_params;
+  if (!params.is_object()) return jsonrpc_error(id, kInvalidParams, "params must be an object");
+  auto ok = [&](json result) { return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}; };
+  const std::string& method = message.method;
 
   if (method == "initialize") {
-    if (!params.contains("protocolVersion") || !params["protocolVersion"].is_string()) {
-      return jsonrpc_error(*id, kInvalidParams, "initialize needs params.protocolVersion (a string)");
+    auto version = params.find("protocolVersion");
+    if (version == params.end() || !version->is_string()) {
+      return jsonrpc_error(id, kInvalidParams, "initialize needs params.protocolVersion (a string)");
     }
-    return ok(initialize(client, params));
+    return ok(initialize(client, version->get<std::string>()));
   }
   if (method == "ping") return ok(json::object());
   if (!client.initialized) {
-    return jsonrpc_error(*id, kInvalidRequest, "not initialized: send initialize first");
+    return jsonrpc_error(id, kInvalidRequest, "not initialized: send initialize first");
   }
   if (method == "tools/list") return ok(list_tools());
   if (method == "tools/call") {
     bool protocol_error = false;
     json r = call_tool(client, params, protocol_error);
-    if (protocol_error) return jsonrpc_error(*id, r["code"].get<int>(), r["message"].get<std::string>());
+    if (protocol_error) return jsonrpc_error(id, r["code"].get<int>(), r["message"].get<std::string>());
     return ok(std::move(r));
   }
-  return jsonrpc_error(*id, kMethodNotFound, "method not found: " + method);
+  return jsonrpc_error(id, kMethodNotFound, "method not found: " + policy::echo(method));
 }
 
-json McpServer::initialize(McpClient& client, const json& params) {
-  std::string wanted = params["protocolVersion"];
-  client.protocol_version = supported_protocol_version(wanted) ? wanted : kMcpProtocolVersion;
+json McpServer::initialize(McpClient& client, const std::string& protocol_version) {
+  client.protocol_version = supported_protocol_version(protocol_version) ? protocol_version : kMcpProtocolVersion;
   client.initialized = true;
   return {
       {"protocolVersion", client.protocol_version},
@@ -234,17 +258,21 @@ json McpServer::call_tool(McpClient& client, const json& params, bool& protocol_
     protocol_error = true;
     return json{{"code", kInvalidParams}, {"message", std::move(msg)}};
   };
-  if (!params.contains("name") || !params["name"].is_string()) return invalid("tools/call needs params.name");
-  const std::string name = params["name"];
-  json args = params.contains("arguments") ? params["arguments"] : json::object();
+  auto name_it = params.find("name");
+  if (name_it == params.end() || !name_it->is_string()) return invalid("tools/call needs params.name (a string)");
+  const std::string name = name_it->get<std::string>();
+  const json no_args = json::object();
+  auto args_it = params.find("arguments");
+  const json& args = args_it == params.end() ? no_args : *args_it;
   if (!args.is_object()) return invalid("arguments must be an object");
   auto string_arg = [&](const char* key, bool required, std::string& out) -> std::optional<json> {
-    if (!args.contains(key)) {
+    auto it = args.find(key);
+    if (it == args.end()) {
       if (required) return invalid("Invalid arguments for " + name + ": '" + key + "' is required");
       return std::nullopt;
     }
-    if (!args[key].is_string()) return invalid("Invalid arguments for " + name + ": '" + key + "' must be a string");
-    out = args[key];
+    if (!it->is_string()) return invalid("Invalid arguments for " + name + ": '" + key + "' must be a string");
+    out = it->get<std::string>();
     return std::nullopt;
   };
   const ServerConfig& cfg = ctx_.config();
@@ -307,7 +335,7 @@ json McpServer::call_tool(McpClient& client, const json& params, bool& protocol_
     if (text.empty()) text = "No open sessions.";
     return structured_result(text, {{"sessions", list}, {"max_sessions", cfg.max_sessions}});
   }
-  return invalid("Unknown tool: " + name);
+  return invalid("Unknown tool: " + policy::echo(name));
 }
 
 }  // namespace pycell::server

@@ -28,6 +28,31 @@ bool supported_protocol_version(std::string_view version);
 /// A JSON-RPC error response.
 json jsonrpc_error(const json& id, int code, std::string_view message);
 
+/// One incoming JSON-RPC message whose envelope has been checked. Borrows
+/// from the message it was read from, which must outlive it.
+struct Envelope {
+  enum class Kind {
+    kRequest,       ///< has an id: answer it
+    kNotification,  ///< no id: never answered
+    kResponse,      ///< a result or error for a request (this server sends none): ignored
+  };
+  Kind kind = Kind::kRequest;
+  /// The request's id (a string or a number); null for other kinds.
+  json id;
+  /// Empty for a response.
+  std::string method;
+  /// The "params" member; null when absent (handle() wants an object).
+  const json* params = nullptr;
+};
+
+/// Checks the JSON-RPC 2.0 envelope of a parsed message (as MCP uses it:
+/// one object, "jsonrpc": "2.0", a string method, an id that is a string or
+/// a number, object params). Never throws, whatever the message's types.
+/// On a malformed message `error` is set to the response to send: -32600
+/// Invalid Request, echoing the id when it is a valid one and null
+/// otherwise, as JSON-RPC 2.0 says. Both transports call this.
+Envelope check_envelope(const json& message, std::optional<json>& error);
+
 /// One connected client: the stdio peer, or one Mcp-Session-Id over HTTP.
 struct McpClient {
   /// Registry owner of the sessions it creates (closed with the client).
@@ -43,12 +68,12 @@ class McpServer {
  public:
   explicit McpServer(ServerContext& ctx) : ctx_(ctx) {}
 
-  /// Handles one JSON-RPC message (already parsed). Returns the response for
-  /// a request, nothing for a notification or a response.
-  std::optional<json> handle(McpClient& client, const json& message);
+  /// Handles one message (its envelope checked by check_envelope). Returns
+  /// the response for a request, nothing for a notification or a response.
+  std::optional<json> handle(McpClient& client, const Envelope& message);
 
  private:
-  json initialize(McpClient& client, const json& params);
+  json initialize(McpClient& client, const std::string& protocol_version);
   json list_tools();
   /// A tools/call result, or a JSON-RPC error object (with "code").
   json call_tool(McpClient& client, const json& params, bool& protocol_error);

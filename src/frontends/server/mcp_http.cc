@@ -4,7 +4,9 @@
 // requests or notifications of its own).
 #include "mcp_http.h"
 
+#include "common/echo.h"
 #include "http_common.h"
+#include "pycell/json.h"
 
 namespace pycell::server {
 namespace {
@@ -41,28 +43,32 @@ std::shared_ptr<McpHttp::Client> McpHttp::client_for(const httplib::Request& req
 }
 
 void McpHttp::post(const httplib::Request& req, httplib::Response& res, const std::string& body) {
-  json message = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (message.is_discarded()) {
-    return send_json(res, 400, jsonrpc_error(nullptr, kParseError, "parse error: body is not valid JSON"));
-  }
+  std::string why;
+  auto message = parse_json(body, &why);
+  if (!message) return send_json(res, 400, jsonrpc_error(nullptr, kParseError, "parse error: " + why));
   std::string version = req.get_header_value("MCP-Protocol-Version");
   if (!version.empty() && !supported_protocol_version(version)) {
-    return send_json(res, 400, jsonrpc_error(nullptr, kInvalidRequest, "unsupported MCP-Protocol-Version: " + version));
+    return send_json(res, 400, jsonrpc_error(nullptr, kInvalidRequest,
+                                             "unsupported MCP-Protocol-Version: " + policy::echo(version)));
   }
+  // A message that is not a JSON-RPC request at all gets 400; a request's
+  // own error is an ordinary JSON-RPC response (200).
+  std::optional<json> invalid;
+  Envelope envelope = check_envelope(*message, invalid);
+  if (invalid) return send_json(res, 400, *invalid);
 
-  bool is_initialize = message.is_object() && message.contains("id") && message.value("method", "") == "initialize";
-  if (is_initialize) {
+  if (envelope.kind == Envelope::Kind::kRequest && envelope.method == "initialize") {
     auto client = std::make_shared<Client>();
     std::string id = random_id("mcp_");
     client->mcp.owner = "mcp:" + id;
     client->last_used_ms = now_ms();
-    json reply = *mcp_.handle(client->mcp, message);
+    json reply = *mcp_.handle(client->mcp, envelope);
     if (reply.contains("error")) return send_json(res, 200, reply);
     {
       std::lock_guard lock(mu_);
       if (clients_.size() >= ctx_.config().max_mcp_clients) {
         return send_json(res, 429,
-                        jsonrpc_error(message["id"], kInternalError,
+                        jsonrpc_error(envelope.id, kInternalError,
                                       "too many MCP sessions (" + std::to_string(ctx_.config().max_mcp_clients) +
                                           "); end one with DELETE /mcp or wait for idle ones to expire"));
       }
@@ -74,16 +80,13 @@ void McpHttp::post(const httplib::Request& req, httplib::Response& res, const st
 
   auto client = client_for(req, res);
   if (!client) return;
-  auto reply = mcp_.handle(client->mcp, message);
+  auto reply = mcp_.handle(client->mcp, envelope);
   client->last_used_ms = now_ms();
   if (!reply) {
     res.status = 202;  // a notification or a response: accepted, nothing to say
     return;
   }
-  // A message that is not a request at all gets 400; a request's own error is
-  // an ordinary JSON-RPC response.
-  bool malformed = reply->contains("error") && (*reply)["id"].is_null();
-  send_json(res, malformed ? 400 : 200, *reply);
+  send_json(res, 200, *reply);
 }
 
 void McpHttp::remove(const httplib::Request& req, httplib::Response& res) {

@@ -1,10 +1,19 @@
 // MCP over stdio: newline-delimited JSON-RPC on stdin/stdout, logs on stderr.
 // Nothing else may reach stdout: guest output is captured by the sessions.
+// SIGINT/SIGTERM cancel the run in progress and end the server (status 0).
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "context.h"
 #include "mcp.h"
+#include "pycell/json.h"
 #include "server.h"
 
 namespace pycell::server {
@@ -17,39 +26,110 @@ void send(const json& message) {
   std::fflush(stdout);
 }
 
-/// Reads one line of at most `cap` bytes into `line`. A longer line is
-/// consumed and dropped (`too_long` set) without being held in memory.
-/// False at end of input.
-bool read_line(std::string& line, uint64_t cap, bool& too_long) {
-  line.clear();
-  too_long = false;
-  int c;
-  bool any = false;
-  while ((c = getc_unlocked(stdin)) != EOF) {
-    any = true;
-    if (c == '\n') return true;
-    if (line.size() >= cap) {
-      too_long = true;
-      continue;
+/// Lines from a file descriptor, waiting on a second one that says "stop".
+class LineReader {
+ public:
+  LineReader(int fd, int wake_fd) : fd_(fd), wake_fd_(wake_fd) {}
+
+  /// Reads one line of at most `cap` bytes into `line`. A longer line is
+  /// consumed and dropped (`too_long` set) without being held in memory.
+  /// False at end of input, on a read error, or when `wake_fd` is readable.
+  bool next(std::string& line, uint64_t cap, bool& too_long) {
+    line.clear();
+    too_long = false;
+    bool any = false;
+    for (;;) {
+      while (pos_ < len_) {
+        char c = buf_[pos_++];
+        any = true;
+        if (c == '\n') return true;
+        if (line.size() >= cap) {
+          too_long = true;
+          continue;
+        }
+        line += c;
+      }
+      if (!fill()) return any && !stopped_;
     }
-    line += static_cast<char>(c);
   }
-  return any;
-}
+
+ private:
+  bool fill() {
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    for (;;) {
+      if (poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      if (fds[1].revents) {
+        stopped_ = true;
+        return false;
+      }
+      ssize_t n = read(fd_, buf_, sizeof buf_);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      pos_ = 0;
+      len_ = static_cast<size_t>(n);
+      return true;
+    }
+  }
+
+  int fd_, wake_fd_;
+  char buf_[64 * 1024];
+  size_t pos_ = 0, len_ = 0;
+  bool stopped_ = false;
+};
 
 }  // namespace
 
 int run_mcp_stdio(const ServerConfig& config) {
+  // Block the stop signals before any thread starts (the pool's warmer), so
+  // that only the waiter below receives them.
+  sigset_t stop_signals, old_mask;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+  int wake[2];
+  if (pipe(wake) != 0) {
+    std::perror("pycell mcp: pipe");
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    return 1;
+  }
   auto ctx = ServerContext::create(config);
   if (!ctx) {
     std::fprintf(stderr, "pycell mcp: %s\n", ctx.error().message().c_str());
+    close(wake[0]);
+    close(wake[1]);
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     return 1;
   }
+  std::mutex mu;
+  bool done = false;
+  // Runs happen on the main thread, which reads no input meanwhile: the
+  // signal is what can stop a run with no time limit.
+  std::thread stopper([&] {
+    timespec tick{0, 200'000'000};
+    for (;;) {
+      {
+        std::lock_guard lock(mu);
+        if (done) return;
+      }
+      if (sigtimedwait(&stop_signals, nullptr, &tick) > 0) break;
+    }
+    std::fprintf(stderr, "pycell mcp: stopping\n");
+    (*ctx)->stopping = true;
+    (*ctx)->sessions().cancel_all();
+    char b = 1;
+    if (write(wake[1], &b, 1) != 1) std::perror("pycell mcp: write");
+  });
+
   McpServer mcp(**ctx);
   McpClient client{"mcp:stdio", {}, false};
+  LineReader reader(STDIN_FILENO, wake[0]);
   std::string line;
   bool too_long = false;
-  while (read_line(line, config.max_body_bytes, too_long)) {
+  while (!(*ctx)->stopping && reader.next(line, config.max_body_bytes, too_long)) {
     (*ctx)->sessions().expire_idle();
     if (too_long) {
       send(jsonrpc_error(nullptr, kInvalidRequest,
@@ -57,13 +137,28 @@ int run_mcp_stdio(const ServerConfig& config) {
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    json message = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (message.is_discarded()) {
-      send(jsonrpc_error(nullptr, kParseError, "parse error: not valid JSON"));
+    std::string why;
+    auto message = parse_json(line, &why);
+    if (!message) {
+      send(jsonrpc_error(nullptr, kParseError, "parse error: " + why));
       continue;
     }
-    if (auto reply = mcp.handle(client, message)) send(*reply);
+    std::optional<json> invalid;
+    Envelope envelope = check_envelope(*message, invalid);
+    if (invalid) {
+      send(*invalid);
+      continue;
+    }
+    if (auto reply = mcp.handle(client, envelope)) send(*reply);
   }
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  stopper.join();
+  close(wake[0]);
+  close(wake[1]);
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   return 0;
 }
 

@@ -4,7 +4,9 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 namespace pycell::server {
 
@@ -40,8 +42,8 @@ SessionRegistry::Use::~Use() {
   entry_->users--;
 }
 
-SessionRegistry::SessionRegistry(Engine engine, size_t max_sessions, size_t max_snapshots, uint64_t idle_ms)
-    : engine_(std::move(engine)), max_sessions_(max_sessions), max_snapshots_(max_snapshots), idle_ms_(idle_ms) {}
+SessionRegistry::SessionRegistry(Engine engine, RegistryLimits limits)
+    : engine_(std::move(engine)), limits_(limits) {}
 
 namespace {
 Error session_cap(size_t max) {
@@ -53,7 +55,7 @@ Error session_cap(size_t max) {
 Result<std::string> SessionRegistry::create(const std::string& owner, SessionConfig config, const Snapshot* from) {
   {
     std::lock_guard lock(mu_);
-    if (sessions_.size() + reserved_ >= max_sessions_) return session_cap(max_sessions_);
+    if (sessions_.size() + reserved_ >= limits_.max_sessions) return session_cap(limits_.max_sessions);
     reserved_++;
   }
   // Creating takes about a millisecond: not under mu_.
@@ -69,7 +71,7 @@ Result<std::string> SessionRegistry::create(const std::string& owner, SessionCon
 Result<std::string> SessionRegistry::adopt(const std::string& owner, Session session, SessionConfig config) {
   {
     std::lock_guard lock(mu_);
-    if (sessions_.size() + reserved_ >= max_sessions_) return session_cap(max_sessions_);
+    if (sessions_.size() + reserved_ >= limits_.max_sessions) return session_cap(limits_.max_sessions);
     reserved_++;
   }
   return insert(owner, std::make_unique<Session>(std::move(session)), std::move(config));
@@ -100,7 +102,7 @@ std::optional<SessionRegistry::Use> SessionRegistry::use(const std::string& id, 
     e->users++;  // under mu_, so the reaper cannot take it from here on
   }
   std::unique_lock lock(e->mu);
-  if (e->closed) {
+  if (e->closed || stopping_) {
     e->users--;
     return std::nullopt;
   }
@@ -151,7 +153,9 @@ void SessionRegistry::close_owner(const std::string& owner) {
         ++it;
       }
     }
-    std::erase_if(snapshots_, [&](const auto& kv) { return kv.second.owner == owner; });
+    for (auto it = snapshots_.begin(); it != snapshots_.end();) {
+      it = it->second.owner == owner ? erase_snapshot(it) : std::next(it);
+    }
   }
   for (auto& e : gone) {
     e->closed = true;
@@ -177,19 +181,34 @@ size_t SessionRegistry::size() const {
 
 Result<std::string> SessionRegistry::store_snapshot(const std::string& owner, Snapshot snapshot, SessionConfig config) {
   std::string id = random_id("snap_");
+  const uint64_t bytes = snapshot.memory_bytes();
   std::lock_guard lock(mu_);
-  if (snapshots_.size() >= max_snapshots_) {
-    return Error(ErrorCode::kResourceExhausted,
-                 "snapshot limit reached: " + std::to_string(max_snapshots_) + " snapshots are stored; delete one");
+  if (snapshots_.size() >= limits_.max_snapshots) {
+    return Error(ErrorCode::kResourceExhausted, "snapshot limit reached: " + std::to_string(limits_.max_snapshots) +
+                                                    " snapshots are stored; delete one");
   }
-  snapshots_.emplace(id, StoredSnapshot{owner, std::move(snapshot), std::move(config)});
+  if (bytes > limits_.max_snapshot_bytes - std::min(snapshot_bytes_, limits_.max_snapshot_bytes)) {
+    return Error(ErrorCode::kResourceExhausted,
+                 "snapshot byte limit reached: this one holds " + std::to_string(bytes) + " bytes, " +
+                     std::to_string(snapshot_bytes_) + " of the " + std::to_string(limits_.max_snapshot_bytes) +
+                     " allowed are held already; delete one");
+  }
+  snapshots_.emplace(id, StoredSnapshot{owner, std::move(snapshot), std::move(config), now_ms()});
+  snapshot_bytes_ += bytes;
   return id;
 }
 
-std::optional<StoredSnapshot> SessionRegistry::find_snapshot(const std::string& id, const std::string& owner) const {
+std::map<std::string, StoredSnapshot>::iterator SessionRegistry::erase_snapshot(
+    std::map<std::string, StoredSnapshot>::iterator it) {
+  snapshot_bytes_ -= it->second.snapshot.memory_bytes();
+  return snapshots_.erase(it);
+}
+
+std::optional<StoredSnapshot> SessionRegistry::find_snapshot(const std::string& id, const std::string& owner) {
   std::lock_guard lock(mu_);
   auto it = snapshots_.find(id);
   if (it == snapshots_.end() || it->second.owner != owner) return std::nullopt;
+  it->second.last_used_ms = now_ms();
   return it->second;
 }
 
@@ -197,7 +216,7 @@ bool SessionRegistry::drop_snapshot(const std::string& id, const std::string& ow
   std::lock_guard lock(mu_);
   auto it = snapshots_.find(id);
   if (it == snapshots_.end() || it->second.owner != owner) return false;
-  snapshots_.erase(it);
+  erase_snapshot(it);
   return true;
 }
 
@@ -206,14 +225,25 @@ size_t SessionRegistry::snapshot_count() const {
   return snapshots_.size();
 }
 
+uint64_t SessionRegistry::snapshot_bytes() const {
+  std::lock_guard lock(mu_);
+  return snapshot_bytes_;
+}
+
 size_t SessionRegistry::expire_idle() {
   std::vector<std::shared_ptr<SessionEntry>> gone;
   int64_t now = now_ms();
   {
     std::lock_guard lock(mu_);
+    // A snapshot outlives its session, so it needs an expiry of its own:
+    // otherwise a client pins its pages after every session is gone.
+    for (auto it = snapshots_.begin(); it != snapshots_.end();) {
+      bool idle = now - it->second.last_used_ms >= static_cast<int64_t>(limits_.snapshot_idle_ms);
+      it = idle ? erase_snapshot(it) : std::next(it);
+    }
     for (auto it = sessions_.begin(); it != sessions_.end();) {
       const auto& e = it->second;
-      if (e->users == 0 && now - e->last_used_ms >= static_cast<int64_t>(idle_ms_)) {
+      if (e->users == 0 && now - e->last_used_ms >= static_cast<int64_t>(limits_.idle_ms)) {
         e->closed = true;
         gone.push_back(std::move(it->second));
         it = sessions_.erase(it);
@@ -229,11 +259,27 @@ void SessionRegistry::cancel_all() {
   std::vector<std::shared_ptr<SessionEntry>> all;
   {
     std::lock_guard lock(mu_);
+    stopping_ = true;
     for (auto& [id, e] : sessions_) all.push_back(e);
+    // Under mu_: untrack_run cannot return (and the session be destroyed)
+    // while it is being cancelled.
+    for (Session* s : runs_) s->cancel();
   }
   for (auto& e : all) {
     if (e->users > 0) cancel(*e);
   }
+}
+
+bool SessionRegistry::track_run(Session* session) {
+  std::lock_guard lock(mu_);
+  if (stopping_) return false;
+  runs_.insert(session);
+  return true;
+}
+
+void SessionRegistry::untrack_run(Session* session) {
+  std::lock_guard lock(mu_);
+  runs_.erase(session);
 }
 
 }  // namespace pycell::server

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,20 @@ struct StoredSnapshot {
   Snapshot snapshot;
   /// The configuration of the session it was taken from.
   SessionConfig config;
+  /// Last stored or found (steady clock ms): idle expiry counts from here.
+  int64_t last_used_ms = 0;
+};
+
+/// The bounds of one registry (from ServerConfig).
+struct RegistryLimits {
+  size_t max_sessions = 64;
+  /// Sessions unused this long are closed.
+  uint64_t idle_ms = 15 * 60 * 1000;
+  size_t max_snapshots = 64;
+  /// Total Snapshot::memory_bytes() of the snapshots kept.
+  uint64_t max_snapshot_bytes = 4ull << 30;
+  /// Snapshots neither stored nor used this long are dropped.
+  uint64_t snapshot_idle_ms = 15 * 60 * 1000;
 };
 
 /// Thread-safe. Errors use kResourceExhausted at a cap, so front ends can map
@@ -81,7 +96,7 @@ class SessionRegistry {
     std::unique_lock<std::mutex> lock_;
   };
 
-  SessionRegistry(Engine engine, size_t max_sessions, size_t max_snapshots, uint64_t idle_ms);
+  SessionRegistry(Engine engine, RegistryLimits limits);
 
   /// A new session, from `from` if given. Errors: kResourceExhausted at the
   /// cap; as Session::create.
@@ -99,34 +114,54 @@ class SessionRegistry {
   void close_owner(const std::string& owner);
   std::vector<SessionInfo> list(const std::string& owner) const;
   size_t size() const;
-  size_t max_sessions() const { return max_sessions_; }
+  size_t max_sessions() const { return limits_.max_sessions; }
 
-  /// Stores a snapshot; returns its id. Errors: kResourceExhausted at the cap.
+  /// Stores a snapshot; returns its id. Errors: kResourceExhausted at the
+  /// count cap or the byte cap.
   Result<std::string> store_snapshot(const std::string& owner, Snapshot snapshot, SessionConfig config);
-  std::optional<StoredSnapshot> find_snapshot(const std::string& id, const std::string& owner) const;
+  /// The snapshot, if `owner` has one called `id`; counts as a use.
+  std::optional<StoredSnapshot> find_snapshot(const std::string& id, const std::string& owner);
   bool drop_snapshot(const std::string& id, const std::string& owner);
   size_t snapshot_count() const;
+  /// Total memory_bytes() of the stored snapshots.
+  uint64_t snapshot_bytes() const;
 
-  /// Closes sessions idle for longer than the idle time. Returns how many.
+  /// Closes sessions idle for longer than the idle time and drops snapshots
+  /// unused for longer than theirs. Returns how many sessions it closed.
   size_t expire_idle();
-  /// Cancels every running exec (server shutdown).
+  /// Server shutdown: cancels every running exec, in registry sessions and
+  /// in tracked stateless runs, and makes use() and track_run() refuse from
+  /// now on, so no run starts after it (a request waiting for a busy session
+  /// would otherwise start a run nobody cancels).
   void cancel_all();
+
+  /// Registers a session running outside the registry (a stateless exec),
+  /// borrowed until untrack_run, so that cancel_all reaches it. False, and
+  /// nothing registered, once cancel_all has run.
+  bool track_run(Session* session);
+  void untrack_run(Session* session);
 
   const Engine& engine() const { return engine_; }
 
  private:
   Result<std::string> insert(const std::string& owner, std::unique_ptr<Session> s, SessionConfig config);
   static void cancel(SessionEntry& e);
+  /// Erases one snapshot and its bytes from the total; mu_ held.
+  std::map<std::string, StoredSnapshot>::iterator erase_snapshot(std::map<std::string, StoredSnapshot>::iterator it);
 
   Engine engine_;
-  const size_t max_sessions_;
-  const size_t max_snapshots_;
-  const uint64_t idle_ms_;
+  const RegistryLimits limits_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<SessionEntry>> sessions_;
   /// Slots taken by creations still in progress (they run without mu_).
   size_t reserved_ = 0;
   std::map<std::string, StoredSnapshot> snapshots_;
+  /// Sum of memory_bytes() over snapshots_; guarded by mu_.
+  uint64_t snapshot_bytes_ = 0;
+  /// Stateless runs in progress (see track_run); guarded by mu_.
+  std::set<Session*> runs_;
+  /// Set by cancel_all.
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace pycell::server

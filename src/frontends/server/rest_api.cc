@@ -2,9 +2,11 @@
 // fork, reset, delete), files in and out of a session's /tmp, health.
 #include "rest_api.h"
 
+#include "common/echo.h"
 #include "common/policy.h"
 #include "http_common.h"
 #include "openapi_doc.h"
+#include "pycell/json.h"
 
 namespace pycell::server {
 namespace {
@@ -17,12 +19,14 @@ constexpr const char* kRestOwner = "rest";
 /// 400 response is already written.
 std::optional<json> body_object(const std::string& text, httplib::Response& res) {
   if (text.empty()) return json::object();
-  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    send_error(res, 400, "bad_request", "request body is not valid JSON");
+  // Depth-capped before anything copies or prints it (policy errors quote values).
+  std::string why;
+  auto body = parse_json(text, &why);
+  if (!body) {
+    send_error(res, 400, "bad_request", "request body is " + why);
     return std::nullopt;
   }
-  if (!body.is_object()) {
+  if (!body->is_object()) {
     send_error(res, 400, "bad_request", "request body must be a JSON object");
     return std::nullopt;
   }
@@ -72,7 +76,11 @@ bool config_field(const json& body, httplib::Response& res, const SessionConfig&
 }
 
 void no_session(httplib::Response& res, const std::string& id) {
-  send_error(res, 404, "not_found", "no session '" + id + "' (closed, or expired after idling)");
+  send_error(res, 404, "not_found", "no session '" + policy::echo(id) + "' (closed, or expired after idling)");
+}
+
+void no_snapshot(httplib::Response& res, const std::string& id) {
+  send_error(res, 404, "not_found", "no snapshot '" + policy::echo(id) + "'");
 }
 
 }  // namespace
@@ -88,9 +96,13 @@ void register_rest_routes(httplib::Server& server, ServerContext& ctx) {
   server.Get("/openapi.json",
              [](const Req&, Res& res) { res.set_content(kOpenApiJson, kOpenApiJsonSize, "application/json"); });
 
-  server.Get("/v1/health", [&](const Req&, Res& res) {
+  server.Get("/v1/health", [&](const Req& req, Res& res) {
+    // The guard lets health through without the token, for probes; then it
+    // says nothing but its status (the config names mounts and limits).
+    const char* status = ctx.stopping ? "stopping" : "ok";
+    if (!token_accepted(req.get_header_value("Authorization"), cfg)) return send_json(res, 200, {{"status", status}});
     send_json(res, 200,
-              {{"status", ctx.stopping ? "stopping" : "ok"},
+              {{"status", status},
                {"python_version", Engine::python_version()},
                {"version", PYCELL_VERSION},
                {"sessions", reg.size()},
@@ -125,7 +137,7 @@ void register_rest_routes(httplib::Server& server, ServerContext& ctx) {
       const json& sid = (*body)["snapshot_id"];
       if (!sid.is_string()) return send_error(res, 400, "bad_request", "'snapshot_id' must be a string");
       snap = reg.find_snapshot(sid, kRestOwner);
-      if (!snap) return send_error(res, 404, "not_found", "no snapshot '" + sid.get<std::string>() + "'");
+      if (!snap) return no_snapshot(res, sid.get<std::string>());
       sc = snap->config;
     }
     std::optional<SessionConfig> client;
@@ -184,7 +196,7 @@ void register_rest_routes(httplib::Server& server, ServerContext& ctx) {
     }
     const std::string sid = (*body)["snapshot_id"];
     auto snap = reg.find_snapshot(sid, kRestOwner);
-    if (!snap) return send_error(res, 404, "not_found", "no snapshot '" + sid + "'");
+    if (!snap) return no_snapshot(res, sid);
     auto use = reg.use(id, kRestOwner);
     if (!use) return no_session(res, id);
     auto r = (*use)->restore(snap->snapshot);
@@ -242,7 +254,7 @@ void register_rest_routes(httplib::Server& server, ServerContext& ctx) {
 
   server.Delete(R"(/v1/snapshots/([^/]+))", [&](const Req& req, Res& res) {
     const std::string sid = req.matches[1];
-    if (!reg.drop_snapshot(sid, kRestOwner)) return send_error(res, 404, "not_found", "no snapshot '" + sid + "'");
+    if (!reg.drop_snapshot(sid, kRestOwner)) return no_snapshot(res, sid);
     send_json(res, 200, {{"snapshot_id", sid}, {"deleted", true}});
   });
 }

@@ -21,8 +21,12 @@ struct ServerConfig {
   /// for its own session, never raise them.
   pycell::SessionConfig session;
   /// Address to bind. Loopback by default: anything else exposes code
-  /// execution to the network, so set bearer_token then.
+  /// execution to the network, so run_http refuses it without bearer_token
+  /// unless insecure_no_token is set.
   std::string host = "127.0.0.1";
+  /// Allows a non-loopback `host` without bearer_token (then anyone who can
+  /// reach the port can run code; the Host and Origin checks still apply).
+  bool insecure_no_token = false;
   /// 0 picks a free port; the "listening on" line on stderr names it.
   uint16_t port = 8765;
   /// Required as "Authorization: Bearer <token>" when not empty (compared in
@@ -36,15 +40,19 @@ struct ServerConfig {
   /// passes it.
   uint64_t max_body_bytes = 8ull << 20;
   /// Origins allowed in addition to loopback ones (http://localhost:*,
-  /// http://127.0.0.1:*, http://[::1]:*), e.g. "https://app.example.com".
-  /// A request with any other Origin header gets 403: this is what stops a web
-  /// page from driving the server through the user's browser (DNS rebinding).
+  /// http://127.0.0.1:*, http://[::1]:*), e.g. "https://app.example.com",
+  /// whatever address is bound. A request without Origin (not a browser)
+  /// passes; one with any other Origin gets 403: this is what stops a web
+  /// page from driving the server through the user's browser.
   std::vector<std::string> allowed_origins;
   /// Sessions unused for this long are closed (and MCP client sessions forgotten).
   uint64_t session_idle_ms = 15 * 60 * 1000;
-  /// Host header values accepted (e.g. "sandbox.internal:8765"). Empty: when
-  /// bound to loopback only loopback names are accepted (DNS rebinding again);
-  /// when bound elsewhere any Host is.
+  /// Host header values accepted besides the defaults, as "name" (any port)
+  /// or "name:port" (e.g. "sandbox.internal"). The defaults stop DNS
+  /// rebinding, where a browser sends a name the attacker resolves to this
+  /// server: loopback names (localhost, 127/8, [::1]) always; when bound
+  /// beyond loopback also IP literals (no DNS involved) and `host` itself.
+  /// Any other name gets 403.
   std::vector<std::string> allowed_hosts;
   /// MCP client sessions (Mcp-Session-Id) kept at once; each costs a few
   /// hundred bytes until it is deleted or idles out. Past it initialize gets 429.
@@ -52,6 +60,13 @@ struct ServerConfig {
   /// Snapshots kept by POST /v1/sessions/{id}/snapshot; past it 429. Each
   /// holds the guest pages it does not share with the engine's base snapshot.
   size_t max_snapshots = 64;
+  /// Total guest memory (Snapshot::memory_bytes) of the snapshots kept; a
+  /// snapshot that would pass it gets 429. Snapshots outlive their sessions,
+  /// so without this a client could pin max_snapshots x memory_bytes.
+  uint64_t max_snapshot_bytes = 2ull << 30;
+  /// Snapshots neither taken nor used (restore, new session) for this long
+  /// are dropped, like idle sessions.
+  uint64_t snapshot_idle_ms = 15 * 60 * 1000;
   /// HTTP worker threads: at most this many requests run at once.
   size_t http_threads = 16;
   /// Stateless executions (POST /v1/exec, run_python without session_id)
