@@ -10,6 +10,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <list>
@@ -240,7 +241,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     head_only_ = req.method == "HEAD";
     keep_alive_ = parser_->keep_alive();
     Response res;
-    if (!t_.handlers.admit(req, res)) {
+    bool admitted = false;
+    try {
+      admitted = t_.handlers.admit(req, res);
+    } catch (const std::exception& e) {
+      // An exception must not leave the I/O thread: io_context::run would
+      // rethrow it and end the process.
+      std::fprintf(stderr, "pycell serve: admit: %.200s\n", e.what());
+      return refuse(500, "internal", "internal error while checking the request");
+    }
+    if (!admitted) {
       // An unread body cannot be told from the next request: close after.
       if (!parser_->is_done()) res.set_header("Connection", "close");
       return respond(std::move(res));
@@ -324,6 +334,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void respond(Response res) {
     if (state_ == State::kClosed) return;
     state_ = State::kWriting;
+    try {
+      write(std::move(res));
+    } catch (const std::exception& e) {
+      // E.g. a header value over Beast's 64 KiB field limit.
+      std::fprintf(stderr, "pycell serve: response not sent: %.200s\n", e.what());
+      close();
+    }
+  }
+
+  void write(Response res) {
     bool close_after = close_after_response_ || t_.stopping || !keep_alive_ ||
                        iequals(res.get_header_value("Connection"), "close");
     res.headers.remove("Connection");
