@@ -233,39 +233,39 @@ class Crowded(unittest.TestCase):
         self.assertEqual(self.get_health(idle[-1])["status"], "ok")
 
     def test_busy_workers_answer_503_at_once_instead_of_queueing(self):
-        sid = []
-        for _ in range(4):  # 2 workers + 2 waiting: every slot taken
-            c = self.conn()
+        sids = []
+        for _ in range(6):
+            c = http.client.HTTPConnection(self.srv.host, self.srv.port, timeout=PROMPT_S)
             c.request("POST", "/v1/sessions", body="{}", headers={"Content-Type": "application/json"})
             r = c.getresponse()
             self.assertEqual(r.status, 201)
-            sid.append(json.loads(r.read())["session_id"])
-        runners = []
-        for s in sid:
-            c = http.client.HTTPConnection(self.srv.host, self.srv.port, timeout=60)
-            self.addCleanup(c.close)
-            c.request("POST", f"/v1/sessions/{s}/exec", body=json.dumps({"code": "import time; time.sleep(3)"}),
-                      headers={"Content-Type": "application/json"})
-            runners.append(c)
-        deadline = time.monotonic() + 2.5  # before the runs end
-        while time.monotonic() < deadline:  # until all four are running or waiting for a worker
-            c = self.conn()
-            c.request("GET", "/v1/health")
-            r = c.getresponse()
-            status, b = r.status, json.loads(r.read())
-            if status != 200:
-                break
-            time.sleep(0.05)
-        self.assertEqual(status, 503)
-        code, message = error_of(b)
-        self.assertEqual(code, "overloaded")
-        self.assertIn("workers are busy", message)
-        self.assertEqual(r.getheader("Retry-After"), "1")
-        for c in runners:  # the accepted ones all run to completion
-            r = c.getresponse()
-            self.assertEqual(r.status, 200)
-            self.assertEqual(json.loads(r.read())["exit_reason"], "ok")
+            sids.append(json.loads(r.read())["session_id"])
+            c.close()
+        results = []
 
+        def run(sid):
+            c = http.client.HTTPConnection(self.srv.host, self.srv.port, timeout=60)
+            try:
+                c.request("POST", f"/v1/sessions/{sid}/exec", body=json.dumps({"code": "import time; time.sleep(6)"}),
+                          headers={"Content-Type": "application/json"})
+                r = c.getresponse()
+                results.append((time.monotonic(), r.status, r.getheader("Retry-After"), json.loads(r.read())))
+            finally:
+                c.close()
+        # Six at once: 2 run, 2 wait for a worker, 2 find every slot taken.
+        runners = [threading.Thread(target=run, args=(sid,)) for sid in sids]
+        for t in runners:
+            t.start()
+        for t in runners:
+            t.join()
+        ran = [t for t, status, _, body in results if status == 200 and body["exit_reason"] == "ok"]
+        refused = [(t, status, retry, body) for t, status, retry, body in results if status != 200]
+        self.assertEqual((len(ran), len(refused)), (4, 2), results)
+        for t, status, retry, body in refused:
+            code, message = error_of(body)
+            self.assertEqual((status, code, retry), (503, "overloaded", "1"))
+            self.assertIn("workers are busy", message)
+            self.assertLess(t, min(ran), "refused only after a run ended: it was queued")
 
 if __name__ == "__main__":
     if "--" not in sys.argv:
