@@ -20,7 +20,9 @@ class Headers {
   void add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
   /// Removes every field `name`.
   void remove(std::string_view name);
+  /// Number of fields, duplicates included.
   size_t size() const { return fields_.size(); }
+  /// Every (name, value), in arrival order; borrowed.
   const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
 
  private:
@@ -43,7 +45,9 @@ struct Request {
   /// Set by the router: [0] the path, [1..] the pattern's captured groups.
   std::vector<std::string> matches;
 
+  /// The first value of header `name`, or "".
   std::string get_header_value(std::string_view name) const { return headers.get(name); }
+  /// True if header `name` was sent.
   bool has_header(std::string_view name) const { return headers.has(name); }
 };
 
@@ -58,6 +62,7 @@ struct Response {
   void set_header(std::string_view name, std::string_view value);
   /// Sets the body and its Content-Type.
   void set_content(std::string content, std::string_view content_type);
+  /// Copies `size` bytes at `data` as the body.
   void set_content(const char* data, size_t size, std::string_view content_type) {
     set_content(std::string(data, size), content_type);
   }
