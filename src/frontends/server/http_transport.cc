@@ -192,11 +192,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void start() { wait_for_request(); }
 
-  /// Stop or eviction (on this connection's strand): close now unless a
-  /// request is being handled or answered; then close after its answer.
-  void finish() {
+  /// On this connection's strand: close it now if it is idle (or, when the
+  /// server stops, anywhere short of a request being handled or answered);
+  /// otherwise close it after the answer. Eviction spares a request whose
+  /// first bytes arrived after the connection was picked.
+  void finish(bool stopping) {
     close_after_response_ = true;
-    if (state_ == State::kIdle || state_ == State::kReading || state_ == State::kLingering) close();
+    if (state_ == State::kIdle || state_ == State::kLingering || (stopping && state_ == State::kReading)) close();
   }
 
  private:
@@ -470,7 +472,7 @@ void HttpTransport::Impl::add(tcp::socket socket) {
     conn->slot = conns.insert(conns.end(), conn);
     conn->registered = true;
   }
-  if (victim) net::post(victim->executor(), [victim] { victim->finish(); });
+  if (victim) net::post(victim->executor(), [victim] { victim->finish(/*stopping=*/false); });
   net::dispatch(conn->executor(), [conn] { conn->start(); });
 }
 
@@ -494,7 +496,7 @@ void HttpTransport::Impl::stop() {
         if (auto c = w.lock()) all.push_back(std::move(c));
       }
     }
-    for (auto& c : all) net::post(c->executor(), [c] { c->finish(); });
+    for (auto& c : all) net::post(c->executor(), [c] { c->finish(/*stopping=*/true); });
   });
 }
 
