@@ -12,7 +12,11 @@ packages=(
   clang-19 llvm-19 lld-19 libclang-rt-19-dev-wasm32 wabt
   # host libraries
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libssl-dev libboost-context-dev
-  libcurl4-openssl-dev libcpp-httplib-dev libedit-dev
+  libcurl4-openssl-dev libedit-dev
+  # the HTTP server's transport: Boost.Beast 1.74 (header-only)
+  libboost1.74-dev
+  # the unit tests' loopback HTTP server
+  libcpp-httplib-dev
   # the Python package (pybind11, built by pip without network access)
   python3-dev python3-pip python3-setuptools python3-venv pybind11-dev
   # source fetching and verification

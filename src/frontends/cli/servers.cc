@@ -42,7 +42,17 @@ ServerCommands::ServerCommands(CLI::App& app) {
                      "Host header name (or name:port) accepted besides loopback names, and, when bound beyond "
                      "loopback, IP literals and --host (repeatable); others get 403")
       ->allow_extra_args(false);
-  serve_->add_option("--threads", c.http_threads, "HTTP worker threads")->capture_default_str();
+  serve_->add_option("--threads", c.http_threads, "HTTP worker threads (requests handled at once)")
+      ->capture_default_str();
+  serve_->add_option("--max-connections", c.max_connections,
+                     "Open HTTP connections; at the cap the longest-idle one is closed for a new one")
+      ->capture_default_str();
+  serve_->add_option("--head-timeout-ms", c.head_timeout_ms, "Time to receive a request's head; slower: closed")
+      ->capture_default_str();
+  serve_->add_option("--body-timeout-ms", c.body_timeout_ms, "Time to receive a request's body; slower: closed")
+      ->capture_default_str();
+  serve_->add_option("--keep-alive-ms", c.keep_alive_ms, "Idle time before a keep-alive connection is closed")
+      ->capture_default_str();
   serve_->add_option("--max-mcp-clients", c.max_mcp_clients, "MCP client sessions kept at once")
       ->capture_default_str();
   serve_->add_option("--max-snapshots", c.max_snapshots, "Snapshots kept at once; past it 429")->capture_default_str();

@@ -1,8 +1,15 @@
-// JSON responses and the pre-body request checks (Host, Origin, token).
+// JSON responses, the pre-body request checks (Host, Origin, token, size)
+// and handle(), the transport's way into the routes.
 #include "http_common.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 
+#include "context.h"
+#include "mcp.h"
+
+#include "common/echo.h"
 #include "common/loopback.h"
 
 namespace pycell::server {
@@ -10,16 +17,16 @@ namespace pycell::server {
 using policy::is_ip_literal;
 using policy::is_loopback_name;
 
-void send_json(httplib::Response& res, int status, const json& body) {
+void send_json(Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(dump(body), "application/json");
 }
 
-void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message) {
+void send_error(Response& res, int status, std::string_view code, std::string_view message) {
   send_json(res, status, {{"error", {{"code", std::string(code)}, {"message", std::string(message)}}}});
 }
 
-void send_host_error(httplib::Response& res, const Error& e, int exhausted_status, std::string_view exhausted_code) {
+void send_host_error(Response& res, const Error& e, int exhausted_status, std::string_view exhausted_code) {
   switch (e.code()) {
     case ErrorCode::kInvalidArgument:
       return send_error(res, 400, "bad_request", e.message());
@@ -34,38 +41,91 @@ void send_host_error(httplib::Response& res, const Error& e, int exhausted_statu
   }
 }
 
-void route_with_body(httplib::Server& server, const char* method, const std::string& pattern,
-                     const ServerConfig& config, BodyHandler handler) {
-  const uint64_t cap = config.max_body_bytes;
-  auto with_reader = [cap, handler](const httplib::Request& req, httplib::Response& res,
-                                    const httplib::ContentReader& reader) {
-    std::string body;
-    // httplib treats every POST and PUT as having a body; one with neither
-    // header has none (reading it would wait for the client to close).
-    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) return handler(req, res, body);
-    uint64_t seen = 0;
-    bool complete = reader([&](const char* data, size_t len) {
-      seen += len;
-      if (seen > cap) return seen <= cap + kDrainBytes;  // discard; give up past the drain allowance
-      body.append(data, len);
-      return true;
-    });
-    if (seen > cap) {
-      if (!complete) res.set_header("Connection", "close");
-      return send_error(res, 413, "payload_too_large",
-                        body_too_large(cap));
-    }
-    if (!complete) {
-      res.set_header("Connection", "close");
-      return send_error(res, 400, "bad_request", "request body could not be read");
-    }
-    handler(req, res, body);
+void route_with_body(Router& router, const char* method, const std::string& pattern, const ServerConfig& config,
+                     BodyHandler handler) {
+  auto with_body = [cap = config.max_body_bytes, handler = std::move(handler)](Request& req, Response& res) {
+    if (req.body.size() > cap) return send_error(res, 413, "payload_too_large", body_too_large(cap));
+    handler(req, res, req.body);
   };
   if (std::string_view(method) == "POST") {
-    server.Post(pattern, httplib::Server::HandlerWithContentReader(with_reader));
+    router.Post(pattern, std::move(with_body));
   } else {
-    server.Put(pattern, httplib::Server::HandlerWithContentReader(with_reader));
+    router.Put(pattern, std::move(with_body));
   }
+}
+
+bool admit(const ServerContext& ctx, const Request& req, Response& res) {
+  const ServerConfig& cfg = ctx.config();
+  bool is_mcp = req.path == "/mcp";
+  auto refuse = [&](int status, const char* code, const std::string& message) {
+    if (is_mcp) {
+      send_json(res, status, jsonrpc_error(nullptr, kInvalidRequest, message));
+    } else {
+      send_error(res, status, code, message);
+    }
+    return false;
+  };
+  if (ctx.stopping) {
+    res.set_header("Connection", "close");
+    return refuse(503, "shutting_down", "the server is shutting down");
+  }
+  if (!host_allowed(req.get_header_value("Host"), cfg)) {
+    return refuse(403, "forbidden_host",
+                  "Host header '" + policy::echo(req.get_header_value("Host")) + "' is not accepted");
+  }
+  std::string origin = req.get_header_value("Origin");
+  if (!origin_allowed(origin, cfg)) {
+    return refuse(403, "forbidden_origin", "Origin '" + policy::echo(origin) + "' is not allowed");
+  }
+  if (!origin.empty()) {
+    res.set_header("Access-Control-Allow-Origin", origin);
+    res.set_header("Vary", "Origin");
+    res.set_header("Access-Control-Expose-Headers", "Mcp-Session-Id");
+  }
+  if (req.method == "OPTIONS") {  // CORS preflight from an allowed origin
+    res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE");
+    res.set_header("Access-Control-Allow-Headers",
+                   "Authorization, Content-Type, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
+    res.status = 204;
+    return false;
+  }
+  // Health answers without the token (for probes), but then says only its status.
+  bool open_path = req.method == "GET" && req.path == "/v1/health";
+  if (!open_path && !token_accepted(req.get_header_value("Authorization"), cfg)) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    return refuse(401, "unauthorized", "missing or wrong bearer token");
+  }
+  // Body size, from the headers alone: a body declared too large is refused
+  // unread (the transport caps a chunked one while reading it).
+  bool takes_body = req.method == "POST" || req.method == "PUT";
+  if (req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos && !takes_body) {
+    res.set_header("Connection", "close");
+    return refuse(400, "bad_request", req.method + " takes no request body");
+  }
+  if (req.has_header("Content-Length")) {
+    const std::string len = req.get_header_value("Content-Length");
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), n);
+    if (ec != std::errc() || end != len.data() + len.size() || n > cfg.max_body_bytes) {
+      res.set_header("Connection", "close");
+      return refuse(413, "payload_too_large", body_too_large(cfg.max_body_bytes));
+    }
+  }
+  return true;
+}
+
+Response handle(const ServerContext& ctx, const Router& router, Request req) {
+  Response res;
+  try {
+    if (admit(ctx, req, res)) router.dispatch(req, res);
+  } catch (const std::exception& e) {
+    // A bug, but one request's bug: answer it and keep serving.
+    std::fprintf(stderr, "pycell serve: %s %.200s: uncaught exception: %.200s\n", req.method.c_str(),
+                 req.path.c_str(), e.what());
+    res = Response();
+    send_error(res, 500, "internal", "internal error while handling the request");
+  }
+  return res;
 }
 
 std::string body_too_large(uint64_t cap) { return "request body over the limit of " + std::to_string(cap) + " bytes"; }

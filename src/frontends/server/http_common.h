@@ -1,43 +1,52 @@
-// Helpers shared by the HTTP front ends: JSON responses, REST errors, and the
-// request checks that run before any body is read.
+// Helpers shared by the HTTP front ends: JSON responses, REST errors, the
+// request checks that run before any body is read, and handle(), the one
+// socket-free entry point from a parsed request to its response.
 #pragma once
-
-#include <httplib.h>
 
 #include <functional>
 #include <string>
 #include <string_view>
 
+#include "http_message.h"
 #include "result_schema.h"
+#include "router.h"
 #include "server.h"
 
 namespace pycell::server {
 
+class ServerContext;
+
 /// Writes `body` as the JSON response with `status`.
-void send_json(httplib::Response& res, int status, const json& body);
+void send_json(Response& res, int status, const json& body);
 
 /// A REST error: {"error": {"code": code, "message": message}}.
-void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message);
+void send_error(Response& res, int status, std::string_view code, std::string_view message);
 
 /// Sends the status and code that fit a host Error: kInvalidArgument 400,
 /// kNotFound 404, kUnavailable 409, kResourceExhausted as given (which cap was
 /// hit depends on the call), else 500.
-void send_host_error(httplib::Response& res, const Error& e, int exhausted_status = 429,
+void send_host_error(Response& res, const Error& e, int exhausted_status = 429,
                      std::string_view exhausted_code = "too_many_sessions");
 
 /// A route handler that receives the request body, already read and capped.
-using BodyHandler = std::function<void(const httplib::Request&, httplib::Response&, std::string& body)>;
+using BodyHandler = std::function<void(const Request&, Response&, std::string& body)>;
 
-/// Bytes of an over-cap body the server reads and discards, so that the
-/// client (which may still be sending) reads the 413 instead of a reset
-/// connection. Bodies declared larger than cap + this are refused unread.
-inline constexpr uint64_t kDrainBytes = 64ull << 20;
+/// Registers `handler` for POST or PUT `pattern`. The transport has read the
+/// body and refused it past max_body_bytes; a body over the cap that arrives
+/// another way (handle() called directly) gets the same 413.
+void route_with_body(Router& router, const char* method, const std::string& pattern, const ServerConfig& config,
+                     BodyHandler handler);
 
-/// Registers `handler` for POST or PUT `pattern`. The body is read by
-/// pycell, not httplib, so chunked bodies are capped too: past
-/// max_body_bytes the rest is discarded and the answer is 413.
-void route_with_body(httplib::Server& server, const char* method, const std::string& pattern,
-                     const ServerConfig& config, BodyHandler handler);
+/// The checks every request passes before its body is read and before
+/// routing: shutdown, Host, Origin (and CORS, OPTIONS preflight), bearer
+/// token, declared body size. Returns true to go on; false with the refusal
+/// written to `res`. Reads only the request line and headers.
+bool admit(const ServerContext& ctx, const Request& req, Response& res);
+
+/// A whole request to its response: admit(), then the route. Never throws: a
+/// handler's exception becomes 500 internal. The transport calls this on a
+/// worker thread; fuzzers call it directly.
+Response handle(const ServerContext& ctx, const Router& router, Request req);
 
 /// Equal strings, in time that depends only on their lengths (bearer tokens).
 bool constant_time_equal(std::string_view a, std::string_view b);

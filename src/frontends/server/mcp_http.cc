@@ -15,18 +15,18 @@ constexpr const char* kSessionHeader = "Mcp-Session-Id";
 
 }  // namespace
 
-void McpHttp::register_routes(httplib::Server& server) {
+void McpHttp::register_routes(Router& server) {
   route_with_body(
       server, "POST", "/mcp", ctx_.config(),
-      [this](const httplib::Request& req, httplib::Response& res, std::string& body) { post(req, res, body); });
-  server.Get("/mcp", [](const httplib::Request&, httplib::Response& res) {
+      [this](const Request& req, Response& res, std::string& body) { post(req, res, body); });
+  server.Get("/mcp", [](const Request&, Response& res) {
     res.set_header("Allow", "POST, DELETE");
     send_json(res, 405, jsonrpc_error(nullptr, kInvalidRequest, "this server offers no GET event stream"));
   });
-  server.Delete("/mcp", [this](const httplib::Request& req, httplib::Response& res) { remove(req, res); });
+  server.Delete("/mcp", [this](const Request& req, Response& res) { remove(req, res); });
 }
 
-std::shared_ptr<McpHttp::Client> McpHttp::client_for(const httplib::Request& req, httplib::Response& res) {
+std::shared_ptr<McpHttp::Client> McpHttp::client_for(const Request& req, Response& res) {
   std::string id = req.get_header_value(kSessionHeader);
   if (id.empty()) {
     send_json(res, 400, jsonrpc_error(nullptr, kInvalidRequest, "missing Mcp-Session-Id header: initialize first"));
@@ -42,7 +42,7 @@ std::shared_ptr<McpHttp::Client> McpHttp::client_for(const httplib::Request& req
   return it->second;
 }
 
-void McpHttp::post(const httplib::Request& req, httplib::Response& res, const std::string& body) {
+void McpHttp::post(const Request& req, Response& res, const std::string& body) {
   std::string why;
   auto message = parse_json(body, &why);
   if (!message) return send_json(res, 400, jsonrpc_error(nullptr, kParseError, "parse error: " + why));
@@ -89,7 +89,7 @@ void McpHttp::post(const httplib::Request& req, httplib::Response& res, const st
   send_json(res, 200, *reply);
 }
 
-void McpHttp::remove(const httplib::Request& req, httplib::Response& res) {
+void McpHttp::remove(const Request& req, Response& res) {
   auto client = client_for(req, res);
   if (!client) return;
   {

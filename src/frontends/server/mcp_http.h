@@ -2,13 +2,13 @@
 // and gets one application/json answer; DELETE ends a client session.
 #pragma once
 
-#include <httplib.h>
-
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 
 #include "mcp.h"
+#include "router.h"
 
 namespace pycell::server {
 
@@ -17,7 +17,7 @@ class McpHttp {
   explicit McpHttp(ServerContext& ctx) : ctx_(ctx), mcp_(ctx) {}
 
   /// Adds POST/GET/DELETE /mcp. This object must outlive `server`.
-  void register_routes(httplib::Server& server);
+  void register_routes(Router& server);
 
   /// Forgets clients idle longer than the session idle time, closing their
   /// sandbox sessions.
@@ -29,10 +29,10 @@ class McpHttp {
     std::atomic<int64_t> last_used_ms{0};
   };
 
-  void post(const httplib::Request& req, httplib::Response& res, const std::string& body);
-  void remove(const httplib::Request& req, httplib::Response& res);
+  void post(const Request& req, Response& res, const std::string& body);
+  void remove(const Request& req, Response& res);
   /// The client named by Mcp-Session-Id; on failure the 400/404 is written.
-  std::shared_ptr<Client> client_for(const httplib::Request& req, httplib::Response& res);
+  std::shared_ptr<Client> client_for(const Request& req, Response& res);
 
   ServerContext& ctx_;
   McpServer mcp_;

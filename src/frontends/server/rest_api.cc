@@ -17,7 +17,7 @@ constexpr const char* kRestOwner = "rest";
 
 /// The request body as a JSON object; an empty body is {}. On failure the
 /// 400 response is already written.
-std::optional<json> body_object(const std::string& text, httplib::Response& res) {
+std::optional<json> body_object(const std::string& text, Response& res) {
   if (text.empty()) return json::object();
   // Depth-capped before anything copies or prints it (policy errors quote values).
   std::string why;
@@ -34,7 +34,7 @@ std::optional<json> body_object(const std::string& text, httplib::Response& res)
 }
 
 /// Reads "code", "mode" and "want_json" of an exec request.
-bool exec_fields(const json& body, httplib::Response& res, std::string& code, ExecOptions& options) {
+bool exec_fields(const json& body, Response& res, std::string& code, ExecOptions& options) {
   if (!body.contains("code") || !body["code"].is_string()) {
     send_error(res, 400, "bad_request", "'code' is required and must be a string");
     return false;
@@ -63,7 +63,7 @@ bool exec_fields(const json& body, httplib::Response& res, std::string& code, Ex
 
 /// Applies an optional "config" object (limits may only be lowered, grants
 /// are refused: policy::Trust::kClient) to `base`; false (400 written) if invalid.
-bool config_field(const json& body, httplib::Response& res, const SessionConfig& base,
+bool config_field(const json& body, Response& res, const SessionConfig& base,
                   std::optional<SessionConfig>& out) {
   if (!body.contains("config")) return true;
   SessionConfig sc = base;
@@ -75,19 +75,19 @@ bool config_field(const json& body, httplib::Response& res, const SessionConfig&
   return true;
 }
 
-void no_session(httplib::Response& res, const std::string& id) {
+void no_session(Response& res, const std::string& id) {
   send_error(res, 404, "not_found", "no session '" + policy::echo(id) + "' (closed, or expired after idling)");
 }
 
-void no_snapshot(httplib::Response& res, const std::string& id) {
+void no_snapshot(Response& res, const std::string& id) {
   send_error(res, 404, "not_found", "no snapshot '" + policy::echo(id) + "'");
 }
 
 }  // namespace
 
-void register_rest_routes(httplib::Server& server, ServerContext& ctx) {
-  using Req = httplib::Request;
-  using Res = httplib::Response;
+void register_rest_routes(Router& server, ServerContext& ctx) {
+  using Req = Request;
+  using Res = Response;
   SessionRegistry& reg = ctx.sessions();
   const ServerConfig& cfg = ctx.config();
   auto post = [&](const std::string& pattern, BodyHandler h) { route_with_body(server, "POST", pattern, cfg, h); };

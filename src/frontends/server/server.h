@@ -67,8 +67,42 @@ struct ServerConfig {
   /// Snapshots neither taken nor used (restore, new session) for this long
   /// are dropped, like idle sessions.
   uint64_t snapshot_idle_ms = 15 * 60 * 1000;
-  /// HTTP worker threads: at most this many requests run at once.
+  /// HTTP worker threads: at most this many requests are handled at once (a
+  /// handler may run Python for the session's whole timeout). Network I/O
+  /// never runs on them, so slow clients cannot hold one. A request finding
+  /// every worker busy may wait behind at most http_threads others; past that
+  /// it gets 503 overloaded at once rather than an unbounded queue. More:
+  /// more concurrent runs, each with its guest memory.
   size_t http_threads = 16;
+
+  // HTTP transport limits: what a hostile or broken client can hold.
+  /// Open HTTP connections. Each costs a file descriptor and up to
+  /// max_head_bytes + 64 KiB of buffer. At the cap, the connection idle
+  /// longest between requests is closed to make room; with none idle, the new
+  /// connection is closed unanswered. Higher: more simultaneous clients
+  /// (keep RLIMIT_NOFILE above it); lower: less an attacker can pin.
+  size_t max_connections = 512;
+  /// Time from a request's first byte to the end of its head (request line
+  /// and headers); a slower client is disconnected (slowloris). Lower frees
+  /// slots sooner; higher tolerates very slow links.
+  uint64_t head_timeout_ms = 10'000;
+  /// Time from the end of the head to the end of the body; slower:
+  /// disconnected. 30 s lets an 8 MiB body through at 280 KB/s.
+  uint64_t body_timeout_ms = 30'000;
+  /// A keep-alive connection without a new request for this long is closed;
+  /// a new connection must send its first byte within it too.
+  uint64_t keep_alive_ms = 5'000;
+  /// Request line plus header fields, in bytes; past it 431. Bearer tokens,
+  /// cookies and Mcp-Session-Id fit in a few KiB.
+  size_t max_head_bytes = 64 << 10;
+  /// Header fields in one request; past it 431 (each is a small allocation,
+  /// so the count, not only the bytes, is capped).
+  size_t max_header_fields = 100;
+  /// Request bodies held in memory at once, over every connection (being
+  /// read, waiting or being handled); a request whose body does not fit gets
+  /// 503 overloaded. Bounds what slow uploads on many connections can pin,
+  /// which max_connections × max_body_bytes (4 GiB by default) would not.
+  uint64_t max_body_memory_bytes = 256ull << 20;
   /// Stateless executions (POST /v1/exec, run_python without session_id)
   /// running at once; past it 503 (REST) or an isError tool result (MCP).
   size_t max_stateless_execs = 16;
