@@ -11,7 +11,6 @@
 #include <map>
 #include <optional>
 #include <variant>
-#include <regex>
 #include <set>
 
 namespace pycell {
@@ -248,16 +247,59 @@ Result<std::shared_ptr<const HostFunctions>> HostFunctions::create(const Session
   return std::shared_ptr<const HostFunctions>(std::move(out));
 }
 
+namespace {
+
+bool is_control(unsigned char ch) { return ch < 0x20 || ch == 0x7f; }
+
+/// Ends a path: whitespace (control characters read as spaces), a quote, `)`.
+bool ends_path(unsigned char ch) {
+  return ch == ' ' || is_control(ch) || ch == '\'' || ch == '"' || ch == '`' || ch == ')';
+}
+
+/// May come right before a path: the start of a word or of a quoted or
+/// assigned value.
+bool before_path(unsigned char ch) {
+  return ch == ' ' || is_control(ch) || ch == '\'' || ch == '"' || ch == '`' || ch == '(' || ch == '=' ||
+         ch == ':' || ch == ',' || ch == '[';
+}
+
+/// If an absolute path with at least two components ("/a/b", not "/a" or
+/// "//a") starts at `at`, where it ends; otherwise `at`.
+size_t path_end(std::string_view s, size_t at) {
+  size_t i = at + 1;
+  while (i < s.size() && s[i] != '/' && !ends_path(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == at + 1 || i == s.size() || s[i] != '/') return at;
+  while (i < s.size() && !ends_path(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
+
+}  // namespace
+
 std::string HostFunctions::sanitize(std::string_view message) {
+  // One pass that stops once the output is full: the message may be as long
+  // as the embedder likes (e.g. echo a guest's argument), so no backtracking
+  // and no recursion (std::regex recursed per character and overflowed the
+  // stack on a 30 KB path).
   std::string clean;
-  for (unsigned char ch : message) clean += (ch < 0x20 || ch == 0x7f) ? ' ' : static_cast<char>(ch);
-  // Absolute host paths (with at least two components) say where things live.
-  static const std::regex path(R"((^|[\s'"`(=:,\[])(/[^\s/'"`)]+(?:/[^\s'"`)]*)+))");
-  clean = std::regex_replace(clean, path, "$1<path>");
+  size_t i = 0;
+  while (i < message.size() && clean.size() <= kMaxMessageBytes) {
+    const auto ch = static_cast<unsigned char>(message[i]);
+    // Absolute host paths say where things live.
+    if (ch == '/' && (i == 0 || before_path(static_cast<unsigned char>(message[i - 1])))) {
+      if (const size_t end = path_end(message, i); end != i) {
+        clean += "<path>";
+        i = end;
+        continue;
+      }
+    }
+    clean += is_control(ch) ? ' ' : static_cast<char>(ch);
+    ++i;
+  }
   if (clean.size() > kMaxMessageBytes) {
     size_t cut = kMaxMessageBytes;
     while (cut > 0 && (static_cast<unsigned char>(clean[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
-    clean = clean.substr(0, cut) + "...";
+    clean.resize(cut);
+    clean += "...";
   }
   return clean;
 }

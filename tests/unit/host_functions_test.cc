@@ -195,6 +195,28 @@ TEST(HostFunctions, SanitizeRemovesPathsAndControls) {
   EXPECT_EQ(HostFunctions::sanitize("no such file /etc/passwd\n"), "no such file <path> ");
   EXPECT_EQ(HostFunctions::sanitize("ratio 1/2 is fine"), "ratio 1/2 is fine");
   EXPECT_EQ(HostFunctions::sanitize(std::string(1000, 'a')).size(), 403u);
+  EXPECT_EQ(HostFunctions::sanitize("at=/a/b, [/c/d] (/e/f) '/g/h' `/i/j` //k/l /m"),
+            "at=<path> [<path> (<path>) '<path>' `<path>` //k/l /m");
+  EXPECT_EQ(HostFunctions::sanitize("/usr/lib/x.so:12: bad"), "<path> bad");
+}
+
+// A tool that echoes guest input in its error (FileNotFoundError(path)): the
+// recursive std::regex the sanitizer used overflowed the host's stack on ~30 KB.
+TEST(HostFunctions, HugePathLikeErrorIsSanitizedWithoutRecursion) {
+  std::string path;
+  while (path.size() < 1'000'000) path += "/ab";
+  EXPECT_EQ(HostFunctions::sanitize("no such file: " + path), "no such file: <path>");
+  EXPECT_EQ(HostFunctions::sanitize(path + " " + std::string(1000, 'x')), "<path> " + std::string(393, 'x') + "...");
+
+  HostFunction f;
+  f.name = "open_file";
+  f.parameters = R"({"type":"object","properties":{"path":{"type":"string"}},"required":["path"]})";
+  f.callback = [](const HostCall& call) -> Result<std::string> {
+    return Error(ErrorCode::kNotFound, "No such file or directory: " + json::parse(call.args_json)["path"].dump());
+  };
+  Session s = new_session(with({f}));
+  EXPECT_EQ(outcome(s, "import pycell_host\npycell_host.open_file('/x' * 30000)"),
+            "pycell_host.HostError: No such file or directory: \"<path>\"");
 }
 
 }  // namespace
