@@ -1,6 +1,7 @@
 // HostFunctions (see host_functions.h).
 #include "core/host_functions.h"
 
+#include "pycell/json.h"
 #include "net/http_fetch.h"
 #include "wasi/host_call.h"
 
@@ -154,6 +155,10 @@ bool base64_decode(std::string_view text, std::string& out) {
   return true;
 }
 
+/// After parse_json refused `text`: whether it did so for its depth alone
+/// (json::accept does not recurse).
+bool only_too_deep(std::string_view text) { return json::accept(text); }
+
 }  // namespace
 
 struct HostFunctions::Impl {
@@ -183,7 +188,7 @@ HostCallStatus http_status(net::HttpFailure kind) {
 HostCallStatus HostFunctions::Impl::http_request(std::string_view args, const rt::Budget& budget,
                                                  std::string& reply) const {
   if (!http) return wasi::refuse(reply, HostCallStatus::kNotGranted, "network access is not granted to this session");
-  const json a = json::parse(args, nullptr, false);
+  const json a = parse_json(args).value_or(json());  // null: refused below as malformed
   net::HttpRequest req;
   try {
     req.method = a.at("method").get<std::string>();
@@ -224,8 +229,13 @@ Result<std::shared_ptr<const HostFunctions>> HostFunctions::create(const Session
       return Error(ErrorCode::kInvalidArgument, label + ": the name must be a Python identifier not starting with '_'");
     }
     if (!f.callback) return Error(ErrorCode::kInvalidArgument, label + " has no callback");
-    json schema = json::parse(f.parameters, nullptr, false);
-    if (schema.is_discarded()) return Error(ErrorCode::kInvalidArgument, label + ": parameters are not valid JSON");
+    std::string why;
+    auto parsed = parse_json(f.parameters, &why);
+    if (!parsed) {
+      return Error(ErrorCode::kInvalidArgument,
+                   label + ": parameters are " + (only_too_deep(f.parameters) ? "JSON " + why : "not valid JSON"));
+    }
+    json schema = std::move(*parsed);
     if (auto e = check_schema(schema, 0); !e.empty()) return Error(ErrorCode::kInvalidArgument, label + ": " + e);
     if (schema.value("type", "object") != "object") {
       return Error(ErrorCode::kInvalidArgument, label + ": parameters must be an object schema");
@@ -316,11 +326,16 @@ wasi::HostCallStatus HostFunctions::dispatch(std::string_view name, std::string_
     return wasi::refuse(reply, HostCallStatus::kNotGranted, "host function '" + sanitize(name) + "' is not granted");
   }
   const Function& f = it->second;
-  const json parsed = json::parse(args, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_object()) {
+  // The guest's JSON: depth-checked before anything copies or walks it.
+  std::string why;
+  const std::optional<json> parsed = parse_json(args, &why);
+  if (!parsed && only_too_deep(args)) {
+    return wasi::refuse(reply, HostCallStatus::kInvalid, f.spec.name + "(): the arguments are " + why);
+  }
+  if (!parsed || !parsed->is_object()) {
     return wasi::refuse(reply, HostCallStatus::kBadArguments, f.spec.name + "(): arguments must be a JSON object");
   }
-  if (auto e = validate(parsed, f.schema, "the arguments"); !e.empty()) {
+  if (auto e = validate(*parsed, f.schema, "the arguments"); !e.empty()) {
     return wasi::refuse(reply, HostCallStatus::kBadArguments, f.spec.name + "(): " + e);
   }
   auto result = f.spec.callback(HostCall{f.spec.name, args, budget.deadline()});
@@ -330,7 +345,12 @@ wasi::HostCallStatus HostFunctions::dispatch(std::string_view name, std::string_
                                                         std::to_string(result->size()) + " bytes; the limit is " +
                                                         std::to_string(impl_->max_result));
   }
-  if (!json::accept(*result)) return wasi::refuse(reply, HostCallStatus::kError, f.spec.name + "() returned invalid JSON");
+  // The guest's json.loads recurses: a result nested deeper than the guest can
+  // decode is the host's error, said as one.
+  if (!parse_json(*result, &why)) {
+    return wasi::refuse(reply, HostCallStatus::kError,
+                        f.spec.name + "() returned " + (only_too_deep(*result) ? "JSON " + why : "invalid JSON"));
+  }
   reply = std::move(*result);
   return HostCallStatus::kOk;
 }

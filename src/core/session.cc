@@ -14,6 +14,7 @@
 #include "core/root_fs.h"
 #include "core/session_access.h"
 #include "core/snapshot_state.h"
+#include "pycell/json.h"
 #include "rt/budget.h"
 #include "rt/guest_memory.h"
 #include "rt/instance.h"
@@ -479,17 +480,21 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
 }
 
 Result<void> Session::set_variables(std::string_view json_object, bool protect) {
-  const auto values = nlohmann::json::parse(json_object, nullptr, false);
-  if (values.is_discarded() || !values.is_object()) {
+  std::string why;
+  const auto values = parse_json(json_object, &why);
+  if (!values && nlohmann::json::accept(json_object)) {  // valid, but deeper than anything may copy or dump
+    return Error(ErrorCode::kInvalidArgument, "set_variables: the JSON is " + why);
+  }
+  if (!values || !values->is_object()) {
     return Error(ErrorCode::kInvalidArgument, "set_variables: expected a JSON object of name -> value");
   }
-  for (const auto& [name, value] : values.items()) {
+  for (const auto& [name, value] : values->items()) {
     if (!is_python_identifier(name)) {
       return Error(ErrorCode::kInvalidArgument, "set_variables: '" + name + "' is not a Python identifier");
     }
   }
   auto r = run_internal(*this,
-                        "__import__('_pycell').set_vars(" + py_bytes(values.dump()) + ", " +
+                        "__import__('_pycell').set_vars(" + py_bytes(values->dump()) + ", " +
                             (protect ? "True" : "False") + ")",
                         false);
   if (!r) return r.error();

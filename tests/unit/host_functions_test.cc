@@ -219,5 +219,52 @@ TEST(HostFunctions, HugePathLikeErrorIsSanitizedWithoutRecursion) {
             "pycell_host.HostError: No such file or directory: \"<path>\"");
 }
 
+std::string nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+// nlohmann parses iteratively but validates, copies and dumps recursively: a
+// deep argument must be refused before anything walks it.
+TEST(HostFunctions, DeeplyNestedArgumentsAreRefused) {
+  int calls = 0;
+  HostFunction f;
+  f.name = "take";
+  f.parameters = R"({"type":"object","properties":{"value":{}}})";
+  f.callback = [&](const HostCall&) -> Result<std::string> {
+    ++calls;
+    return std::string("1");
+  };
+  Session s = new_session(with({f}));
+  const std::string call = "import _pycell_host, json\nst, r = _pycell_host.call('take', b'{\"value\":' + b'[' * ";
+  EXPECT_EQ(outcome(s, call + "100000 + b']' * 100000 + b'}')\nprint(st, json.loads(r))"),
+            "9 take(): the arguments are nested deeper than 256 levels\n");
+  EXPECT_EQ(calls, 0);
+  // pycell_host raises ValueError for that status.
+  EXPECT_EQ(outcome(s, "import pycell_host\nraise pycell_host._EXCEPTIONS[st](json.loads(r))"),
+            "ValueError: take(): the arguments are nested deeper than 256 levels");
+  EXPECT_EQ(outcome(s, call + "255 + b']' * 255 + b'}')\nprint(st, r)"), "0 b'1'\n");
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(HostFunctions, DeeplyNestedResultIsAHostError) {
+  HostFunction f;
+  f.name = "deep";
+  f.callback = [](const HostCall&) -> Result<std::string> { return nested(100'000); };
+  HostFunction bad;
+  bad.name = "bad";
+  bad.callback = [](const HostCall&) -> Result<std::string> { return std::string("[1,"); };
+  Session s = new_session(with({f, bad}));
+  EXPECT_EQ(outcome(s, "import pycell_host\npycell_host.deep()"),
+            "pycell_host.HostError: deep() returned JSON nested deeper than 256 levels");
+  EXPECT_EQ(outcome(s, "pycell_host.bad()"), "pycell_host.HostError: bad() returned invalid JSON");
+  EXPECT_EQ(outcome(s, "print(len('x'))"), "1\n");  // the session lives on
+}
+
+TEST(HostFunctions, DeeplyNestedSchemaIsRefusedAtCreate) {
+  HostFunction f = add_function();
+  f.parameters = nested(100'000);
+  auto s = Session::create(testing::test_engine(), with({f}));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "host function \"add\": parameters are JSON nested deeper than 256 levels");
+}
+
 }  // namespace
 }  // namespace pycell

@@ -213,5 +213,16 @@ TEST(Session, PreloadThatImportsRandomIsRefused) {
       << e.error().message();
 }
 
+TEST(Session, DeeplyNestedVariablesAreRefused) {
+  Session s = new_session();
+  const std::string deep = "{\"x\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  auto r = s.set_variables(deep);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message(), "set_variables: the JSON is nested deeper than 256 levels");
+  ASSERT_TRUE(s.set_variables(R"({"x": [[1]]})"));
+  EXPECT_EQ(exec_ok(s, "x").value_repr, "[[1]]");
+}
+
 }  // namespace
 }  // namespace pycell
