@@ -64,6 +64,13 @@ struct SessionState;  // opaque
 /// One interpreter. Move-only; used by one thread at a time. State (variables,
 /// imports, files in /tmp) persists across exec calls.
 ///
+/// While a run is in progress, its host functions and output callback run on
+/// the same thread with the guest suspended; they must not destroy or move the
+/// session. exec, snapshot, restore, fork, set_variables and get_variable
+/// called from them fail with kUnavailable (they would run the guest again or
+/// replace the memory the suspended guest resumes on); put_file, get_file and
+/// cancel work, since they touch only /tmp or the run's budget.
+///
 /// Every session has a committed snapshot: the state it was created or
 /// restored from, or its last snapshot(). When a run ends in a way that leaves
 /// the interpreter in an unknown state (a trap, or a hard stop: timeout past
@@ -86,7 +93,7 @@ class Session {
 
   /// Runs code. A Python exception, exit or trap is a normal ExecResult; an
   /// Error means the host could not run it (e.g. the session was closed by an
-  /// earlier trap: kUnavailable).
+  /// earlier trap, or a run is already in progress on it: kUnavailable).
   Result<ExecResult> exec(std::string_view code, const ExecOptions& options = {});
 
   /// Captures the current state and makes it the committed state.

@@ -40,6 +40,9 @@ struct SessionState {
   uint32_t buffer_addr = 0, buffer_cap = 0;
   /// Set when the state is unknown and there is nothing to roll back to.
   std::string broken;
+  /// A run is in progress: the guest is suspended in a host function or an
+  /// output callback, which may call back into this session on this thread.
+  bool running = false;
 
   uint64_t stack() const { return config.limits.native_stack_bytes; }
 };
@@ -47,6 +50,16 @@ struct SessionState {
 namespace {
 
 constexpr uint32_t kFlagScript = 1, kFlagWantJson = 2, kFlagRunAtexit = 4;  // guest/python/_pycell.py
+
+/// Refuses `op` while a run is in progress on the session: its guest frames
+/// are suspended on the instance, so another run would reset the run's budget
+/// and a rollback or restore would free the memory they resume on.
+Result<void> check_idle(const SessionState& s, std::string_view op) {
+  if (!s.running) return Ok();
+  return Error(ErrorCode::kUnavailable,
+               std::string(op) + ": the session is running code; its own host functions and output callback cannot "
+                                 "use it");
+}
 
 std::string trap_message(int code) {
   return std::string("guest trapped: ") + std::string(to_string(rt::to_trap_kind(code)));
@@ -338,6 +351,7 @@ Result<Session> Session::create(const Engine& engine, const Snapshot& snapshot, 
 }
 
 Result<Snapshot> Session::snapshot() {
+  if (auto idle = check_idle(*state_, "snapshot"); !idle) return idle.error();
   if (!state_->broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + state_->broken);
   auto snap = capture(*state_);
   if (!snap) return snap.error();
@@ -345,9 +359,13 @@ Result<Snapshot> Session::snapshot() {
   return snap;
 }
 
-Result<void> Session::restore(const Snapshot& snapshot) { return load(*state_, snapshot); }
+Result<void> Session::restore(const Snapshot& snapshot) {
+  if (auto idle = check_idle(*state_, "restore"); !idle) return idle.error();
+  return load(*state_, snapshot);
+}
 
 Result<Session> Session::fork() {
+  if (auto idle = check_idle(*state_, "fork"); !idle) return idle.error();
   if (!state_->broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + state_->broken);
   auto snap = capture(*state_);
   if (!snap) return snap.error();
@@ -368,7 +386,13 @@ Result<ExecResult> Session::run_once(const Engine& engine, std::string_view code
 
 Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& options) {
   SessionState& s = *state_;
+  if (auto idle = check_idle(s, "exec"); !idle) return idle.error();
   if (!s.broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + s.broken);
+  s.running = true;
+  struct EndRun {
+    SessionState& s;
+    ~EndRun() { s.running = false; }
+  } end_run{s};
   const auto started = std::chrono::steady_clock::now();
   const Limits& limits = s.config.limits;
   {
@@ -480,6 +504,7 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
 }
 
 Result<void> Session::set_variables(std::string_view json_object, bool protect) {
+  if (auto idle = check_idle(*state_, "set_variables"); !idle) return idle.error();
   std::string why;
   const auto values = parse_json(json_object, &why);
   if (!values && nlohmann::json::accept(json_object)) {  // valid, but deeper than anything may copy or dump
@@ -503,6 +528,7 @@ Result<void> Session::set_variables(std::string_view json_object, bool protect) 
 }
 
 Result<std::string> Session::get_variable(std::string_view name) {
+  if (auto idle = check_idle(*state_, "get_variable"); !idle) return idle.error();
   if (!is_python_identifier(name)) {
     return Error(ErrorCode::kInvalidArgument, "get_variable: '" + std::string(name) + "' is not a Python identifier");
   }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "core/host_functions.h"
@@ -12,6 +13,7 @@ namespace pycell {
 namespace {
 
 using nlohmann::json;
+using testing::exec_ok;
 using testing::new_session;
 using testing::outcome;
 
@@ -264,6 +266,59 @@ TEST(HostFunctions, DeeplyNestedSchemaIsRefusedAtCreate) {
   auto s = Session::create(testing::test_engine(), with({f}));
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message(), "host function \"add\": parameters are JSON nested deeper than 256 levels");
+}
+
+std::string outcome_of(const Result<void>& r) { return r ? "ok" : r.error().message(); }
+template <class T>
+std::string outcome_of(const Result<T>& r) {
+  return r ? "ok" : r.error().message();
+}
+
+// A host function runs with the guest suspended on the session's instance: a
+// second run would reset the first one's budget, and a rollback or restore
+// would free the memory the suspended frames resume on.
+TEST(HostFunctions, CallbacksCannotReenterTheirSession) {
+  Session* self = nullptr;
+  std::optional<Snapshot> snap;
+  HostFunction f;
+  f.name = "reenter";
+  f.callback = [&](const HostCall&) -> Result<std::string> {
+    json seen = json::array();
+    seen.push_back(outcome_of(self->exec("1")));
+    seen.push_back(outcome_of(self->snapshot()));
+    seen.push_back(outcome_of(self->fork()));
+    seen.push_back(outcome_of(self->set_variables(R"({"y": 1})")));
+    seen.push_back(outcome_of(self->get_variable("x")));
+    seen.push_back(outcome_of(self->restore(*snap)));
+    // /tmp is not the guest's stack or memory: a tool may hand it files.
+    seen.push_back(outcome_of(self->put_file("from_host.txt", "hello")));
+    seen.push_back(outcome_of(self->get_file("from_guest.txt")));
+    return seen.dump();
+  };
+  Session s = new_session(with({f}));
+  self = &s;
+  exec_ok(s, "x = 1");
+  snap = s.snapshot().value();
+  const std::string busy = ": the session is running code; its own host functions and output callback cannot use it";
+  ExecResult r = exec_ok(s,
+                         "import pycell_host\nopen('/tmp/from_guest.txt', 'w').write('hi')\n"
+                         "for line in pycell_host.reenter(): print(line)\nprint(open('/tmp/from_host.txt').read())");
+  EXPECT_EQ(r.stdout_text, "exec" + busy + "\nsnapshot" + busy + "\nfork" + busy + "\nset_variables" + busy +
+                               "\nget_variable" + busy + "\nrestore" + busy + "\nok\nok\nhello\n");
+  EXPECT_EQ(r.exit_reason, ExitReason::kOk);
+  EXPECT_EQ(outcome(s, "print(x, 'y' in globals())"), "1 False\n");
+}
+
+TEST(HostFunctions, OutputCallbackCannotReenterItsSession) {
+  Session s = new_session();
+  std::string seen;
+  ExecOptions o;
+  o.on_output = [&](Stream, std::string_view) {
+    if (seen.empty()) seen = outcome_of(s.exec("1"));
+  };
+  ExecResult r = testing::exec_ok(s, "print('hi')", o);
+  EXPECT_EQ(r.stdout_text, "hi\n");
+  EXPECT_EQ(seen, "exec: the session is running code; its own host functions and output callback cannot use it");
 }
 
 }  // namespace
