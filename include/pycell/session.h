@@ -55,7 +55,10 @@ struct ExecOptions {
   /// interpreter exit would (the CLI's exec and run do).
   bool run_atexit = false;
   /// Called on the calling thread as the guest writes, before capture limits
-  /// apply. Borrowed for the duration of exec.
+  /// apply. Borrowed for the duration of exec. It runs on that thread's own
+  /// stack, not the guest's, so it may use as much stack as any code there.
+  /// An exception it throws stops the run (exit reason kCancelled, rolled
+  /// back) and is rethrown from exec once the session is consistent again.
   std::function<void(Stream, std::string_view)> on_output;
 };
 

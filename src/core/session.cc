@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,7 @@
 #include "core/snapshot_state.h"
 #include "pycell/json.h"
 #include "rt/budget.h"
+#include "rt/guest_call.h"
 #include "rt/guest_memory.h"
 #include "rt/instance.h"
 #include "rt/trap.h"
@@ -60,6 +62,29 @@ Result<void> check_idle(const SessionState& s, std::string_view op) {
                std::string(op) + ": the session is running code; its own host functions and output callback cannot "
                                  "use it");
 }
+
+/// Runs an embedder's output callback on the host's stack (see
+/// rt::run_on_host_stack): the guest's stack keeps only a small reserve for
+/// host code, and a callback may use any amount. An exception cannot cross
+/// the guest's frames: it is kept, the run is stopped, and exec rethrows it.
+struct OutputCall {
+  const ExecOptions* options;
+  Stream stream;
+  std::string_view bytes;
+  std::exception_ptr* failure;
+  rt::Budget* budget;
+
+  static void run(void* p) noexcept {
+    auto* c = static_cast<OutputCall*>(p);
+    if (*c->failure) return;  // the run is being stopped; nobody listens any more
+    try {
+      c->options->on_output(c->stream, c->bytes);
+    } catch (...) {
+      *c->failure = std::current_exception();
+      c->budget->request_stop(rt::Budget::Stop::kCancelled);
+    }
+  }
+};
 
 std::string trap_message(int code) {
   return std::string("guest trapped: ") + std::string(to_string(rt::to_trap_kind(code)));
@@ -411,9 +436,16 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
   w.err.captured.clear();
   w.out.truncated = w.err.truncated = false;
   w.out.dropped = w.err.dropped = 0;
+  std::exception_ptr output_failure;
   if (options.on_output) {
-    w.out.stream = [&](std::string_view b) { options.on_output(Stream::kStdout, b); };
-    w.err.stream = [&](std::string_view b) { options.on_output(Stream::kStderr, b); };
+    auto stream_to = [&](Stream which) {
+      return [&, which](std::string_view b) {
+        OutputCall call{&options, which, b, &output_failure, s.budget.get()};
+        rt::run_on_host_stack(&OutputCall::run, &call);
+      };
+    };
+    w.out.stream = stream_to(Stream::kStdout);
+    w.err.stream = stream_to(Stream::kStderr);
   }
   struct ClearStreams {
     wasi::Context& w;
@@ -500,6 +532,7 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
   }
   if (w.deterministic) w.deterministic->fuel_before += r.fuel_used;
   r.wall_time = std::chrono::steady_clock::now() - started;
+  if (output_failure) std::rethrow_exception(output_failure);
   return r;
 }
 
