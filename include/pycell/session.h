@@ -133,6 +133,12 @@ class Session {
   /// Stops the exec running on another thread at its next check (well under
   /// a millisecond of guest work); it ends with exit reason kCancelled. Safe to
   /// call from any thread while the Session is alive.
+  ///
+  /// A cancel that arrives while no run is in progress applies to the next
+  /// run, which ends at its first check: a cancel racing with exec() from
+  /// another thread is never lost, whichever thread is first. Each run clears
+  /// it when it ends, so a cancel never outlives the run it stopped (or came
+  /// too late for). The internal runs of set_variables and get_variable count.
   void cancel();
 
   Session(Session&&) noexcept;

@@ -416,7 +416,10 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
   s.running = true;
   struct EndRun {
     SessionState& s;
-    ~EndRun() { s.running = false; }
+    ~EndRun() {
+      s.running = false;
+      s.budget->finish();
+    }
   } end_run{s};
   const auto started = std::chrono::steady_clock::now();
   const Limits& limits = s.config.limits;
