@@ -55,7 +55,10 @@ struct ExecOptions {
   /// interpreter exit would (the CLI's exec and run do).
   bool run_atexit = false;
   /// Called on the calling thread as the guest writes, before capture limits
-  /// apply. Borrowed for the duration of exec.
+  /// apply. Borrowed for the duration of exec. It runs on that thread's own
+  /// stack, not the guest's, so it may use as much stack as any code there.
+  /// An exception it throws stops the run (exit reason kCancelled, rolled
+  /// back) and is rethrown from exec once the session is consistent again.
   std::function<void(Stream, std::string_view)> on_output;
 };
 
@@ -63,6 +66,13 @@ struct SessionState;  // opaque
 
 /// One interpreter. Move-only; used by one thread at a time. State (variables,
 /// imports, files in /tmp) persists across exec calls.
+///
+/// While a run is in progress, its host functions and output callback run on
+/// the same thread with the guest suspended; they must not destroy or move the
+/// session. exec, snapshot, restore, fork, set_variables and get_variable
+/// called from them fail with kUnavailable (they would run the guest again or
+/// replace the memory the suspended guest resumes on); put_file, get_file and
+/// cancel work, since they touch only /tmp or the run's budget.
 ///
 /// Every session has a committed snapshot: the state it was created or
 /// restored from, or its last snapshot(). When a run ends in a way that leaves
@@ -86,7 +96,7 @@ class Session {
 
   /// Runs code. A Python exception, exit or trap is a normal ExecResult; an
   /// Error means the host could not run it (e.g. the session was closed by an
-  /// earlier trap: kUnavailable).
+  /// earlier trap, or a run is already in progress on it: kUnavailable).
   Result<ExecResult> exec(std::string_view code, const ExecOptions& options = {});
 
   /// Captures the current state and makes it the committed state.
@@ -123,6 +133,12 @@ class Session {
   /// Stops the exec running on another thread at its next check (well under
   /// a millisecond of guest work); it ends with exit reason kCancelled. Safe to
   /// call from any thread while the Session is alive.
+  ///
+  /// A cancel that arrives while no run is in progress applies to the next
+  /// run, which ends at its first check: a cancel racing with exec() from
+  /// another thread is never lost, whichever thread is first. Each run clears
+  /// it when it ends, so a cancel never outlives the run it stopped (or came
+  /// too late for). The internal runs of set_variables and get_variable count.
   void cancel();
 
   Session(Session&&) noexcept;

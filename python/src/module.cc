@@ -1,12 +1,13 @@
 // pycell._pycell: the C++ half of the Python package (pycell/ holds the rest).
 // Uses only the public API (include/pycell/), never src/. It stays thin: JSON
 // text crosses here, and the pure-Python layer turns it into Python values.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -109,10 +110,16 @@ pycell::SessionConfig make_config(const std::string& config_json, std::vector<Fu
 }
 
 // A Session is used by one thread at a time. Python threads could call into
-// the same object at once (exec releases the GIL), so each operation holds
-// `busy_`; a second caller gets an error instead of a data race. cancel() and
-// close() run under the GIL without releasing it, so they never overlap, and
-// close() cannot destroy the session under a running exec (it needs `busy_`).
+// the same object at once (exec releases the GIL), so each operation marks
+// the session busy with its thread's id; a second thread gets an error
+// instead of a data race. The same thread re-entering from a host function or
+// on_output callback gets one too (the core refuses most such calls itself,
+// but close() would destroy the session under the suspended guest), except
+// put_file and get_file, which the core allows there. A std::mutex cannot
+// tell the two apart, and try_lock on a mutex its own thread holds is
+// undefined. cancel() and close() run under the GIL without releasing it, so
+// they never overlap, and close() cannot destroy the session under a running
+// exec (it must mark it busy).
 class PySession {
  public:
   PySession(std::shared_ptr<PyEngine> engine, pycell::Session s)
@@ -143,7 +150,7 @@ class PySession {
         }
       };
     }
-    auto lock = acquire();
+    auto busy = acquire();
     auto result = [&] {
       py::gil_scoped_release nogil;
       return session_->exec(code, options);
@@ -152,7 +159,7 @@ class PySession {
   }
 
   std::shared_ptr<PySnapshot> snapshot() {
-    auto lock = acquire();
+    auto busy = acquire();
     auto s = [&] {
       py::gil_scoped_release nogil;
       return session_->snapshot();
@@ -161,7 +168,7 @@ class PySession {
   }
 
   void restore(const PySnapshot& snap) {
-    auto lock = acquire();
+    auto busy = acquire();
     auto r = [&] {
       py::gil_scoped_release nogil;
       return session_->restore(snap.snapshot);
@@ -170,7 +177,7 @@ class PySession {
   }
 
   std::shared_ptr<PySession> fork() {
-    auto lock = acquire();
+    auto busy = acquire();
     auto s = [&] {
       py::gil_scoped_release nogil;
       return session_->fork();
@@ -179,22 +186,22 @@ class PySession {
   }
 
   void set_variables(const std::string& json_object, bool protect) {
-    auto lock = acquire();
+    auto busy = acquire();
     unwrap(session_->set_variables(json_object, protect));
   }
 
   py::str get_variable(const std::string& name) {
-    auto lock = acquire();
+    auto busy = acquire();
     return text(unwrap(session_->get_variable(name)));
   }
 
   void put_file(const std::string& path, const py::bytes& data) {
-    auto lock = acquire();
+    auto busy = acquire(/*nested_ok=*/true);
     unwrap(session_->put_file(path, std::string_view(data)));
   }
 
   py::bytes get_file(const std::string& path) {
-    auto lock = acquire();
+    auto busy = acquire(/*nested_ok=*/true);
     return py::bytes(unwrap(session_->get_file(path)));
   }
 
@@ -203,23 +210,52 @@ class PySession {
   }
 
   void close() {
-    auto lock = acquire();
+    auto busy = acquire();
     session_.reset();
   }
 
   bool closed() const { return !session_; }
 
  private:
-  std::unique_lock<std::mutex> acquire() {
-    std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
-    if (!lock) raise(pycell::Error(pycell::ErrorCode::kUnavailable, "the session is in use by another thread"));
-    if (!session_) raise(pycell::Error(pycell::ErrorCode::kUnavailable, "the session is closed"));
-    return lock;
+  // Marks the session busy until it is destroyed (unless it was nested in a
+  // use by the same thread, which releases it).
+  class Busy {
+   public:
+    Busy(std::atomic<std::thread::id>& owner, bool release) : owner_(owner), release_(release) {}
+    Busy(const Busy&) = delete;
+    Busy& operator=(const Busy&) = delete;
+    ~Busy() {
+      if (release_) owner_.store(std::thread::id(), std::memory_order_release);
+    }
+
+   private:
+    std::atomic<std::thread::id>& owner_;
+    bool release_;
+  };
+
+  // `nested_ok`: the operation may run inside a host function or on_output
+  // callback of this session's own run (the core allows put_file and get_file
+  // there: they touch only /tmp, not the suspended guest).
+  Busy acquire(bool nested_ok = false) {
+    const std::thread::id me = std::this_thread::get_id();
+    std::thread::id owner;  // none
+    if (!owner_.compare_exchange_strong(owner, me, std::memory_order_acquire)) {
+      if (owner == me && nested_ok) return Busy(owner_, false);
+      raise(pycell::Error(pycell::ErrorCode::kUnavailable,
+                          owner == me ? "the session is running code: its own host functions and on_output "
+                                        "callback may only use put_file, get_file and cancel"
+                                      : "the session is in use by another thread"));
+    }
+    if (!session_) {
+      owner_.store(std::thread::id(), std::memory_order_release);
+      raise(pycell::Error(pycell::ErrorCode::kUnavailable, "the session is closed"));
+    }
+    return Busy(owner_, true);
   }
 
   std::shared_ptr<PyEngine> engine_;  // the engine outlives its sessions
   std::optional<pycell::Session> session_;
-  std::mutex busy_;
+  std::atomic<std::thread::id> owner_;  // the thread using the session; none when idle
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // HostFunctions (see host_functions.h).
 #include "core/host_functions.h"
 
+#include "pycell/json.h"
 #include "net/http_fetch.h"
 #include "wasi/host_call.h"
 
@@ -11,7 +12,6 @@
 #include <map>
 #include <optional>
 #include <variant>
-#include <regex>
 #include <set>
 
 namespace pycell {
@@ -155,6 +155,10 @@ bool base64_decode(std::string_view text, std::string& out) {
   return true;
 }
 
+/// After parse_json refused `text`: whether it did so for its depth alone
+/// (json::accept does not recurse).
+bool only_too_deep(std::string_view text) { return json::accept(text); }
+
 }  // namespace
 
 struct HostFunctions::Impl {
@@ -184,7 +188,7 @@ HostCallStatus http_status(net::HttpFailure kind) {
 HostCallStatus HostFunctions::Impl::http_request(std::string_view args, const rt::Budget& budget,
                                                  std::string& reply) const {
   if (!http) return wasi::refuse(reply, HostCallStatus::kNotGranted, "network access is not granted to this session");
-  const json a = json::parse(args, nullptr, false);
+  const json a = parse_json(args).value_or(json());  // null: refused below as malformed
   net::HttpRequest req;
   try {
     req.method = a.at("method").get<std::string>();
@@ -225,8 +229,13 @@ Result<std::shared_ptr<const HostFunctions>> HostFunctions::create(const Session
       return Error(ErrorCode::kInvalidArgument, label + ": the name must be a Python identifier not starting with '_'");
     }
     if (!f.callback) return Error(ErrorCode::kInvalidArgument, label + " has no callback");
-    json schema = json::parse(f.parameters, nullptr, false);
-    if (schema.is_discarded()) return Error(ErrorCode::kInvalidArgument, label + ": parameters are not valid JSON");
+    std::string why;
+    auto parsed = parse_json(f.parameters, &why);
+    if (!parsed) {
+      return Error(ErrorCode::kInvalidArgument,
+                   label + ": parameters are " + (only_too_deep(f.parameters) ? "JSON " + why : "not valid JSON"));
+    }
+    json schema = std::move(*parsed);
     if (auto e = check_schema(schema, 0); !e.empty()) return Error(ErrorCode::kInvalidArgument, label + ": " + e);
     if (schema.value("type", "object") != "object") {
       return Error(ErrorCode::kInvalidArgument, label + ": parameters must be an object schema");
@@ -248,16 +257,59 @@ Result<std::shared_ptr<const HostFunctions>> HostFunctions::create(const Session
   return std::shared_ptr<const HostFunctions>(std::move(out));
 }
 
+namespace {
+
+bool is_control(unsigned char ch) { return ch < 0x20 || ch == 0x7f; }
+
+/// Ends a path: whitespace (control characters read as spaces), a quote, `)`.
+bool ends_path(unsigned char ch) {
+  return ch == ' ' || is_control(ch) || ch == '\'' || ch == '"' || ch == '`' || ch == ')';
+}
+
+/// May come right before a path: the start of a word or of a quoted or
+/// assigned value.
+bool before_path(unsigned char ch) {
+  return ch == ' ' || is_control(ch) || ch == '\'' || ch == '"' || ch == '`' || ch == '(' || ch == '=' ||
+         ch == ':' || ch == ',' || ch == '[';
+}
+
+/// If an absolute path with at least two components ("/a/b", not "/a" or
+/// "//a") starts at `at`, where it ends; otherwise `at`.
+size_t path_end(std::string_view s, size_t at) {
+  size_t i = at + 1;
+  while (i < s.size() && s[i] != '/' && !ends_path(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == at + 1 || i == s.size() || s[i] != '/') return at;
+  while (i < s.size() && !ends_path(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
+
+}  // namespace
+
 std::string HostFunctions::sanitize(std::string_view message) {
+  // One pass that stops once the output is full: the message may be as long
+  // as the embedder likes (e.g. echo a guest's argument), so no backtracking
+  // and no recursion (std::regex recursed per character and overflowed the
+  // stack on a 30 KB path).
   std::string clean;
-  for (unsigned char ch : message) clean += (ch < 0x20 || ch == 0x7f) ? ' ' : static_cast<char>(ch);
-  // Absolute host paths (with at least two components) say where things live.
-  static const std::regex path(R"((^|[\s'"`(=:,\[])(/[^\s/'"`)]+(?:/[^\s'"`)]*)+))");
-  clean = std::regex_replace(clean, path, "$1<path>");
+  size_t i = 0;
+  while (i < message.size() && clean.size() <= kMaxMessageBytes) {
+    const auto ch = static_cast<unsigned char>(message[i]);
+    // Absolute host paths say where things live.
+    if (ch == '/' && (i == 0 || before_path(static_cast<unsigned char>(message[i - 1])))) {
+      if (const size_t end = path_end(message, i); end != i) {
+        clean += "<path>";
+        i = end;
+        continue;
+      }
+    }
+    clean += is_control(ch) ? ' ' : static_cast<char>(ch);
+    ++i;
+  }
   if (clean.size() > kMaxMessageBytes) {
     size_t cut = kMaxMessageBytes;
     while (cut > 0 && (static_cast<unsigned char>(clean[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
-    clean = clean.substr(0, cut) + "...";
+    clean.resize(cut);
+    clean += "...";
   }
   return clean;
 }
@@ -274,11 +326,16 @@ wasi::HostCallStatus HostFunctions::dispatch(std::string_view name, std::string_
     return wasi::refuse(reply, HostCallStatus::kNotGranted, "host function '" + sanitize(name) + "' is not granted");
   }
   const Function& f = it->second;
-  const json parsed = json::parse(args, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_object()) {
+  // The guest's JSON: depth-checked before anything copies or walks it.
+  std::string why;
+  const std::optional<json> parsed = parse_json(args, &why);
+  if (!parsed && only_too_deep(args)) {
+    return wasi::refuse(reply, HostCallStatus::kInvalid, f.spec.name + "(): the arguments are " + why);
+  }
+  if (!parsed || !parsed->is_object()) {
     return wasi::refuse(reply, HostCallStatus::kBadArguments, f.spec.name + "(): arguments must be a JSON object");
   }
-  if (auto e = validate(parsed, f.schema, "the arguments"); !e.empty()) {
+  if (auto e = validate(*parsed, f.schema, "the arguments"); !e.empty()) {
     return wasi::refuse(reply, HostCallStatus::kBadArguments, f.spec.name + "(): " + e);
   }
   auto result = f.spec.callback(HostCall{f.spec.name, args, budget.deadline()});
@@ -288,7 +345,12 @@ wasi::HostCallStatus HostFunctions::dispatch(std::string_view name, std::string_
                                                         std::to_string(result->size()) + " bytes; the limit is " +
                                                         std::to_string(impl_->max_result));
   }
-  if (!json::accept(*result)) return wasi::refuse(reply, HostCallStatus::kError, f.spec.name + "() returned invalid JSON");
+  // The guest's json.loads recurses: a result nested deeper than the guest can
+  // decode is the host's error, said as one.
+  if (!parse_json(*result, &why)) {
+    return wasi::refuse(reply, HostCallStatus::kError,
+                        f.spec.name + "() returned " + (only_too_deep(*result) ? "JSON " + why : "invalid JSON"));
+  }
   reply = std::move(*result);
   return HostCallStatus::kOk;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 
 #include <nlohmann/json.hpp>
 
@@ -14,7 +15,9 @@
 #include "core/root_fs.h"
 #include "core/session_access.h"
 #include "core/snapshot_state.h"
+#include "pycell/json.h"
 #include "rt/budget.h"
+#include "rt/guest_call.h"
 #include "rt/guest_memory.h"
 #include "rt/instance.h"
 #include "rt/trap.h"
@@ -39,6 +42,9 @@ struct SessionState {
   uint32_t buffer_addr = 0, buffer_cap = 0;
   /// Set when the state is unknown and there is nothing to roll back to.
   std::string broken;
+  /// A run is in progress: the guest is suspended in a host function or an
+  /// output callback, which may call back into this session on this thread.
+  bool running = false;
 
   uint64_t stack() const { return config.limits.native_stack_bytes; }
 };
@@ -46,6 +52,39 @@ struct SessionState {
 namespace {
 
 constexpr uint32_t kFlagScript = 1, kFlagWantJson = 2, kFlagRunAtexit = 4;  // guest/python/_pycell.py
+
+/// Refuses `op` while a run is in progress on the session: its guest frames
+/// are suspended on the instance, so another run would reset the run's budget
+/// and a rollback or restore would free the memory they resume on.
+Result<void> check_idle(const SessionState& s, std::string_view op) {
+  if (!s.running) return Ok();
+  return Error(ErrorCode::kUnavailable,
+               std::string(op) + ": the session is running code; its own host functions and output callback cannot "
+                                 "use it");
+}
+
+/// Runs an embedder's output callback on the host's stack (see
+/// rt::run_on_host_stack): the guest's stack keeps only a small reserve for
+/// host code, and a callback may use any amount. An exception cannot cross
+/// the guest's frames: it is kept, the run is stopped, and exec rethrows it.
+struct OutputCall {
+  const ExecOptions* options;
+  Stream stream;
+  std::string_view bytes;
+  std::exception_ptr* failure;
+  rt::Budget* budget;
+
+  static void run(void* p) noexcept {
+    auto* c = static_cast<OutputCall*>(p);
+    if (*c->failure) return;  // the run is being stopped; nobody listens any more
+    try {
+      c->options->on_output(c->stream, c->bytes);
+    } catch (...) {
+      *c->failure = std::current_exception();
+      c->budget->request_stop(rt::Budget::Stop::kCancelled);
+    }
+  }
+};
 
 std::string trap_message(int code) {
   return std::string("guest trapped: ") + std::string(to_string(rt::to_trap_kind(code)));
@@ -352,6 +391,7 @@ Result<Session> Session::create(const Engine& engine, const Snapshot& snapshot, 
 }
 
 Result<Snapshot> Session::snapshot() {
+  if (auto idle = check_idle(*state_, "snapshot"); !idle) return idle.error();
   if (!state_->broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + state_->broken);
   auto snap = capture(*state_);
   if (!snap) return snap.error();
@@ -359,9 +399,13 @@ Result<Snapshot> Session::snapshot() {
   return snap;
 }
 
-Result<void> Session::restore(const Snapshot& snapshot) { return load(*state_, snapshot); }
+Result<void> Session::restore(const Snapshot& snapshot) {
+  if (auto idle = check_idle(*state_, "restore"); !idle) return idle.error();
+  return load(*state_, snapshot);
+}
 
 Result<Session> Session::fork() {
+  if (auto idle = check_idle(*state_, "fork"); !idle) return idle.error();
   if (!state_->broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + state_->broken);
   auto snap = capture(*state_);
   if (!snap) return snap.error();
@@ -382,7 +426,16 @@ Result<ExecResult> Session::run_once(const Engine& engine, std::string_view code
 
 Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& options) {
   SessionState& s = *state_;
+  if (auto idle = check_idle(s, "exec"); !idle) return idle.error();
   if (!s.broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + s.broken);
+  s.running = true;
+  struct EndRun {
+    SessionState& s;
+    ~EndRun() {
+      s.running = false;
+      s.budget->finish();
+    }
+  } end_run{s};
   const auto started = std::chrono::steady_clock::now();
   const Limits& limits = s.config.limits;
   {
@@ -401,9 +454,16 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
   w.err.captured.clear();
   w.out.truncated = w.err.truncated = false;
   w.out.dropped = w.err.dropped = 0;
+  std::exception_ptr output_failure;
   if (options.on_output) {
-    w.out.stream = [&](std::string_view b) { options.on_output(Stream::kStdout, b); };
-    w.err.stream = [&](std::string_view b) { options.on_output(Stream::kStderr, b); };
+    auto stream_to = [&](Stream which) {
+      return [&, which](std::string_view b) {
+        OutputCall call{&options, which, b, &output_failure, s.budget.get()};
+        rt::run_on_host_stack(&OutputCall::run, &call);
+      };
+    };
+    w.out.stream = stream_to(Stream::kStdout);
+    w.err.stream = stream_to(Stream::kStderr);
   }
   struct ClearStreams {
     wasi::Context& w;
@@ -490,21 +550,27 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
   }
   if (w.deterministic) w.deterministic->fuel_before += r.fuel_used;
   r.wall_time = std::chrono::steady_clock::now() - started;
+  if (output_failure) std::rethrow_exception(output_failure);
   return r;
 }
 
 Result<void> Session::set_variables(std::string_view json_object, bool protect) {
-  const auto values = nlohmann::json::parse(json_object, nullptr, false);
-  if (values.is_discarded() || !values.is_object()) {
+  if (auto idle = check_idle(*state_, "set_variables"); !idle) return idle.error();
+  std::string why;
+  const auto values = parse_json(json_object, &why);
+  if (!values && nlohmann::json::accept(json_object)) {  // valid, but deeper than anything may copy or dump
+    return Error(ErrorCode::kInvalidArgument, "set_variables: the JSON is " + why);
+  }
+  if (!values || !values->is_object()) {
     return Error(ErrorCode::kInvalidArgument, "set_variables: expected a JSON object of name -> value");
   }
-  for (const auto& [name, value] : values.items()) {
+  for (const auto& [name, value] : values->items()) {
     if (!is_python_identifier(name)) {
       return Error(ErrorCode::kInvalidArgument, "set_variables: '" + name + "' is not a Python identifier");
     }
   }
   auto r = run_internal(*this,
-                        "__import__('_pycell').set_vars(" + py_bytes(values.dump()) + ", " +
+                        "__import__('_pycell').set_vars(" + py_bytes(values->dump()) + ", " +
                             (protect ? "True" : "False") + ")",
                         false);
   if (!r) return r.error();
@@ -513,6 +579,7 @@ Result<void> Session::set_variables(std::string_view json_object, bool protect) 
 }
 
 Result<std::string> Session::get_variable(std::string_view name) {
+  if (auto idle = check_idle(*state_, "get_variable"); !idle) return idle.error();
   if (!is_python_identifier(name)) {
     return Error(ErrorCode::kInvalidArgument, "get_variable: '" + std::string(name) + "' is not a Python identifier");
   }

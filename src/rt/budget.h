@@ -22,7 +22,13 @@ class Budget {
   enum class Stop { kNone, kFuel, kTimeout, kCancelled, kOutput };
 
   /// Starts a run: `fuel_limit` 0 means unlimited; deadlines may be max().
+  /// A cancel() that arrived since the last finish() stays: the run stops at
+  /// its first check (a cancel racing with the start of a run is not lost).
   void start(uint64_t fuel_limit, Clock::time_point soft, Clock::time_point hard);
+
+  /// Ends a run: a cancel() that arrived during it was honoured or came too
+  /// late to matter, and must not stop the next run.
+  void finish() { cancel_.store(false, std::memory_order_relaxed); }
 
   /// The next slice, its negation to request a soft stop, or 0 with stop()
   /// set when the run must end now (the caller traps).
@@ -61,7 +67,8 @@ class Budget {
   /// Where the instance keeps the fuel left in the current slice.
   void bind_counter(int64_t* counter) { counter_ = counter; }
 
-  /// From any thread: end the current run at its next check.
+  /// From any thread: end the current run at its next check, or the next
+  /// run at its first check if none is in progress (see start, finish).
   void cancel() { cancel_.store(true, std::memory_order_relaxed); }
   [[nodiscard]] bool cancelled() const { return cancel_.load(std::memory_order_relaxed); }
 

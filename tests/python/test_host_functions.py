@@ -179,6 +179,44 @@ class CallTest(unittest.TestCase):
             self.assertEqual(s.exec("import pycell_host\npycell_host.where()").value, "here")
         self.assertEqual(threads, [threading.get_ident()])
 
+    def test_a_host_function_cannot_reenter_its_session(self):
+        busy = ("the session is running code: its own host functions and on_output callback may only use "
+                "put_file, get_file and cancel")
+        box = []
+
+        def reenter() -> list:
+            s = box[0]
+            seen = []
+            for name, op in [("exec", lambda: s.exec("1")), ("snapshot", s.snapshot), ("fork", s.fork),
+                             ("set_variables", lambda: s.set_variables(y=1)),
+                             ("get_variable", lambda: s.get_variable("x")), ("close", s.close)]:
+                try:
+                    op()
+                    seen.append(name + ": allowed")
+                except pycell.UnavailableError as e:
+                    seen.append(f"{name}: {e}")
+            # /tmp is not the suspended guest's memory: a tool may hand it files.
+            s.put_file("from_host.txt", "hello")
+            seen.append(s.get_file("from_guest.txt").decode())
+            return seen
+
+        def uncaught() -> None:
+            box[0].exec("1")
+
+        with sandbox.session(functions=[reenter, uncaught]) as s:
+            box.append(s)
+            s.exec("x = 1")
+            r = s.exec("open('/tmp/from_guest.txt', 'w').write('hi')\nimport pycell_host\n"
+                       "pycell_host.reenter() + [open('/tmp/from_host.txt').read()]")
+            self.assertEqual(r.value, [f"{op}: {busy}" for op in
+                                       ("exec", "snapshot", "fork", "set_variables", "get_variable", "close")]
+                             + ["hi", "hello"])
+            r = s.exec("pycell_host.uncaught()")
+            self.assertEqual(r.error.type, "pycell_host.HostError")
+            self.assertEqual(r.error.message, "UnavailableError: " + busy)
+            self.assertFalse(s.closed)
+            self.assertEqual(s.exec("(x, 'y' in globals())").value, [1, False])
+
     def test_functions_survive_fork(self):
         with sandbox.session() as s, s.fork() as f:
             self.assertEqual(f.exec("import pycell_host\npycell_host.add(40)").value, 42)

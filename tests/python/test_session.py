@@ -159,6 +159,23 @@ class LimitsTest(unittest.TestCase):
             self.assertEqual(s.exec("1").value, 1)
 
 
+    def test_on_output_cannot_reenter_its_session(self):
+        with sandbox.session() as s:
+            seen = []
+
+            def on_output(stream, text):
+                if not seen:
+                    try:
+                        s.exec("1")
+                        seen.append("allowed")
+                    except pycell.UnavailableError as e:
+                        seen.append(str(e))
+
+            self.assertEqual(s.exec("print('x')", on_output=on_output).stdout, "x\n")
+            self.assertEqual(seen, ["the session is running code: its own host functions and on_output callback "
+                                    "may only use put_file, get_file and cancel"])
+            self.assertEqual(s.exec("1").value, 1)
+
 class SettingsTest(unittest.TestCase):
     def test_unknown_keyword_is_a_type_error(self):
         with self.assertRaises(TypeError):

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "core/host_functions.h"
@@ -12,6 +13,7 @@ namespace pycell {
 namespace {
 
 using nlohmann::json;
+using testing::exec_ok;
 using testing::new_session;
 using testing::outcome;
 
@@ -195,6 +197,128 @@ TEST(HostFunctions, SanitizeRemovesPathsAndControls) {
   EXPECT_EQ(HostFunctions::sanitize("no such file /etc/passwd\n"), "no such file <path> ");
   EXPECT_EQ(HostFunctions::sanitize("ratio 1/2 is fine"), "ratio 1/2 is fine");
   EXPECT_EQ(HostFunctions::sanitize(std::string(1000, 'a')).size(), 403u);
+  EXPECT_EQ(HostFunctions::sanitize("at=/a/b, [/c/d] (/e/f) '/g/h' `/i/j` //k/l /m"),
+            "at=<path> [<path> (<path>) '<path>' `<path>` //k/l /m");
+  EXPECT_EQ(HostFunctions::sanitize("/usr/lib/x.so:12: bad"), "<path> bad");
+}
+
+// A tool that echoes guest input in its error (FileNotFoundError(path)): the
+// recursive std::regex the sanitizer used overflowed the host's stack on ~30 KB.
+TEST(HostFunctions, HugePathLikeErrorIsSanitizedWithoutRecursion) {
+  std::string path;
+  while (path.size() < 1'000'000) path += "/ab";
+  EXPECT_EQ(HostFunctions::sanitize("no such file: " + path), "no such file: <path>");
+  EXPECT_EQ(HostFunctions::sanitize(path + " " + std::string(1000, 'x')), "<path> " + std::string(393, 'x') + "...");
+
+  HostFunction f;
+  f.name = "open_file";
+  f.parameters = R"({"type":"object","properties":{"path":{"type":"string"}},"required":["path"]})";
+  f.callback = [](const HostCall& call) -> Result<std::string> {
+    return Error(ErrorCode::kNotFound, "No such file or directory: " + json::parse(call.args_json)["path"].dump());
+  };
+  Session s = new_session(with({f}));
+  EXPECT_EQ(outcome(s, "import pycell_host\npycell_host.open_file('/x' * 30000)"),
+            "pycell_host.HostError: No such file or directory: \"<path>\"");
+}
+
+std::string nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+// nlohmann parses iteratively but validates, copies and dumps recursively: a
+// deep argument must be refused before anything walks it.
+TEST(HostFunctions, DeeplyNestedArgumentsAreRefused) {
+  int calls = 0;
+  HostFunction f;
+  f.name = "take";
+  f.parameters = R"({"type":"object","properties":{"value":{}}})";
+  f.callback = [&](const HostCall&) -> Result<std::string> {
+    ++calls;
+    return std::string("1");
+  };
+  Session s = new_session(with({f}));
+  const std::string call = "import _pycell_host, json\nst, r = _pycell_host.call('take', b'{\"value\":' + b'[' * ";
+  EXPECT_EQ(outcome(s, call + "100000 + b']' * 100000 + b'}')\nprint(st, json.loads(r))"),
+            "9 take(): the arguments are nested deeper than 256 levels\n");
+  EXPECT_EQ(calls, 0);
+  // pycell_host raises ValueError for that status.
+  EXPECT_EQ(outcome(s, "import pycell_host\nraise pycell_host._EXCEPTIONS[st](json.loads(r))"),
+            "ValueError: take(): the arguments are nested deeper than 256 levels");
+  EXPECT_EQ(outcome(s, call + "255 + b']' * 255 + b'}')\nprint(st, r)"), "0 b'1'\n");
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(HostFunctions, DeeplyNestedResultIsAHostError) {
+  HostFunction f;
+  f.name = "deep";
+  f.callback = [](const HostCall&) -> Result<std::string> { return nested(100'000); };
+  HostFunction bad;
+  bad.name = "bad";
+  bad.callback = [](const HostCall&) -> Result<std::string> { return std::string("[1,"); };
+  Session s = new_session(with({f, bad}));
+  EXPECT_EQ(outcome(s, "import pycell_host\npycell_host.deep()"),
+            "pycell_host.HostError: deep() returned JSON nested deeper than 256 levels");
+  EXPECT_EQ(outcome(s, "pycell_host.bad()"), "pycell_host.HostError: bad() returned invalid JSON");
+  EXPECT_EQ(outcome(s, "print(len('x'))"), "1\n");  // the session lives on
+}
+
+TEST(HostFunctions, DeeplyNestedSchemaIsRefusedAtCreate) {
+  HostFunction f = add_function();
+  f.parameters = nested(100'000);
+  auto s = Session::create(testing::test_engine(), with({f}));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message(), "host function \"add\": parameters are JSON nested deeper than 256 levels");
+}
+
+std::string outcome_of(const Result<void>& r) { return r ? "ok" : r.error().message(); }
+template <class T>
+std::string outcome_of(const Result<T>& r) {
+  return r ? "ok" : r.error().message();
+}
+
+// A host function runs with the guest suspended on the session's instance: a
+// second run would reset the first one's budget, and a rollback or restore
+// would free the memory the suspended frames resume on.
+TEST(HostFunctions, CallbacksCannotReenterTheirSession) {
+  Session* self = nullptr;
+  std::optional<Snapshot> snap;
+  HostFunction f;
+  f.name = "reenter";
+  f.callback = [&](const HostCall&) -> Result<std::string> {
+    json seen = json::array();
+    seen.push_back(outcome_of(self->exec("1")));
+    seen.push_back(outcome_of(self->snapshot()));
+    seen.push_back(outcome_of(self->fork()));
+    seen.push_back(outcome_of(self->set_variables(R"({"y": 1})")));
+    seen.push_back(outcome_of(self->get_variable("x")));
+    seen.push_back(outcome_of(self->restore(*snap)));
+    // /tmp is not the guest's stack or memory: a tool may hand it files.
+    seen.push_back(outcome_of(self->put_file("from_host.txt", "hello")));
+    seen.push_back(outcome_of(self->get_file("from_guest.txt")));
+    return seen.dump();
+  };
+  Session s = new_session(with({f}));
+  self = &s;
+  exec_ok(s, "x = 1");
+  snap = s.snapshot().value();
+  const std::string busy = ": the session is running code; its own host functions and output callback cannot use it";
+  ExecResult r = exec_ok(s,
+                         "import pycell_host\nopen('/tmp/from_guest.txt', 'w').write('hi')\n"
+                         "for line in pycell_host.reenter(): print(line)\nprint(open('/tmp/from_host.txt').read())");
+  EXPECT_EQ(r.stdout_text, "exec" + busy + "\nsnapshot" + busy + "\nfork" + busy + "\nset_variables" + busy +
+                               "\nget_variable" + busy + "\nrestore" + busy + "\nok\nok\nhello\n");
+  EXPECT_EQ(r.exit_reason, ExitReason::kOk);
+  EXPECT_EQ(outcome(s, "print(x, 'y' in globals())"), "1 False\n");
+}
+
+TEST(HostFunctions, OutputCallbackCannotReenterItsSession) {
+  Session s = new_session();
+  std::string seen;
+  ExecOptions o;
+  o.on_output = [&](Stream, std::string_view) {
+    if (seen.empty()) seen = outcome_of(s.exec("1"));
+  };
+  ExecResult r = testing::exec_ok(s, "print('hi')", o);
+  EXPECT_EQ(r.stdout_text, "hi\n");
+  EXPECT_EQ(seen, "exec: the session is running code; its own host functions and output callback cannot use it");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "rt/budget.h"
 #include "test_support.h"
 
 namespace pycell {
@@ -167,6 +168,38 @@ TEST(Limits, CancelFromAnotherThread) {
   canceller.join();
   EXPECT_EQ(r.exit_reason, ExitReason::kCancelled);
   EXPECT_TRUE(r.rolled_back);
+}
+
+// A cancel that lands just before a run starts (another thread racing with
+// exec) used to be cleared by the start: the run then ran to its timeout, or
+// forever without one.
+TEST(Limits, CancelBeforeARunAppliesToThatRunOnly) {
+  SessionConfig c;
+  c.limits.timeout_ms = 0;
+  Session s = new_session(c);
+  s.cancel();
+  ExecResult r = exec_ok(s, "print('ran')\nwhile True: pass");
+  EXPECT_EQ(r.exit_reason, ExitReason::kCancelled);
+  EXPECT_EQ(r.stdout_text, "");
+  EXPECT_TRUE(r.rolled_back);
+  // That run consumed it.
+  EXPECT_EQ(exec_ok(s, "print('next')").stdout_text, "next\n");
+}
+
+TEST(Budget, CancelIsKeptUntilARunFinishes) {
+  using Clock = rt::Budget::Clock;
+  rt::Budget b;
+  b.cancel();
+  b.start(0, Clock::time_point::max(), Clock::time_point::max());
+  EXPECT_EQ(b.refill(), 0);
+  EXPECT_EQ(b.stop(), rt::Budget::Stop::kCancelled);
+  b.finish();
+  b.start(0, Clock::time_point::max(), Clock::time_point::max());
+  EXPECT_EQ(b.refill(), rt::Budget::kSlice);
+  b.cancel();  // during a run that ends before its next check
+  b.finish();
+  b.start(0, Clock::time_point::max(), Clock::time_point::max());
+  EXPECT_EQ(b.refill(), rt::Budget::kSlice);
 }
 
 }  // namespace

@@ -213,5 +213,67 @@ TEST(Session, PreloadThatImportsRandomIsRefused) {
       << e.error().message();
 }
 
+TEST(Session, DeeplyNestedVariablesAreRefused) {
+  Session s = new_session();
+  const std::string deep = "{\"x\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  auto r = s.set_variables(deep);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().message(), "set_variables: the JSON is nested deeper than 256 levels");
+  ASSERT_TRUE(s.set_variables(R"({"x": [[1]]})"));
+  EXPECT_EQ(exec_ok(s, "x").value_repr, "[[1]]");
+}
+
+/// Uses 1 MiB of native stack, touching every page of it.
+[[gnu::noinline]] void use_stack() {
+  volatile char buf[1 << 20];
+  for (size_t i = 0; i < sizeof buf; i += 1024) buf[i] = static_cast<char>(i);
+  buf[sizeof buf - 1] = 0;
+}
+
+// The callback ran on the guest's stack, where only the host reserve (256 KiB)
+// is left when the guest prints from deep C recursion: a callback using more
+// crashed the host.
+TEST(Session, OutputCallbackMayUseMuchStack) {
+  SessionConfig c;
+  c.limits.native_stack_bytes = 512 << 10;  // the smallest guest stack
+  Session s = new_session(c);
+  std::string seen;
+  ExecOptions o;
+  o.on_output = [&](Stream, std::string_view b) {
+    use_stack();
+    seen += b;
+  };
+  // repr() of nested lists recurses in C; the innermost element prints.
+  ExecResult r = exec_ok(s,
+                         "class P:\n    def __repr__(self):\n        print('deep', flush=True)\n        return 'p'\n"
+                         "x = P()\nfor _ in range(200): x = [x]\nlen(repr(x))",
+                         o);
+  EXPECT_EQ(r.exit_reason, ExitReason::kOk);
+  EXPECT_EQ(r.value_repr, "401");
+  EXPECT_EQ(seen, "deep\n");
+}
+
+TEST(Session, OutputCallbackExceptionStopsTheRunAndIsRethrown) {
+  Session s = new_session();
+  exec_ok(s, "x = 1");
+  ASSERT_TRUE(s.snapshot());
+  int calls = 0;
+  ExecOptions o;
+  o.on_output = [&](Stream, std::string_view) {
+    ++calls;
+    throw std::runtime_error("listener gone");
+  };
+  try {
+    (void)s.exec("x = 2\nprint('a')\nwhile True: print('b')", o);
+    ADD_FAILURE() << "exec returned";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "listener gone");
+  }
+  EXPECT_EQ(calls, 1);
+  // Stopped and rolled back like a cancel; the session is usable.
+  EXPECT_EQ(exec_ok(s, "x").value_repr, "1");
+}
+
 }  // namespace
 }  // namespace pycell

@@ -81,20 +81,12 @@ class Interrupts {
  private:
   void wait() {
     for (;;) {
-      bool repeat = false;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        repeat = hit_ && running_;
-      }
-      // An exec that starts after cancel() resets it (cancel stops "the exec
-      // running"), so until end() the cancel is repeated every 10 ms.
-      const timespec again{0, 10'000'000};
-      const int sig = sigtimedwait(&set_, nullptr, repeat ? &again : nullptr);
+      const int sig = sigwaitinfo(&set_, nullptr);
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;
-      if (running_ && (sig == SIGINT || hit_)) {
+      if (running_ && sig == SIGINT) {
         hit_ = true;
-        running_->cancel();
+        running_->cancel();  // also stops an exec that has not started yet
       } else if (sig == SIGINT) {
         [[maybe_unused]] ssize_t n = write(pipe_[1], "!", 1);  // a full pipe already says it
       }
