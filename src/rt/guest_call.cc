@@ -221,7 +221,7 @@ struct CallFrame {
   // which it resumes the guest.
   void (*host_fn)(void*) = nullptr;
   void* host_arg = nullptr;
-  StackBounds caller_stack;  // for ASan: the stack of call_guest
+  StackBounds caller_stack{};  // for ASan: the stack of call_guest
 };
 
 void guest_entry(fctx::transfer_t from) {
