@@ -105,7 +105,8 @@ std::vector<std::optional<wasi::FdEntry>> map_fds(const std::vector<std::optiona
     }
     wasi::FdEntry e = *f;
     if (e.kind == wasi::FdEntry::Kind::kNode) {
-      if (is_mount_node(*e.node)) {
+      // A snapshot names the root with a null node (see capture).
+      if (e.node && is_mount_node(*e.node)) {
         out.emplace_back();  // see is_mount_node
         continue;
       }
