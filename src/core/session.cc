@@ -309,6 +309,8 @@ std::shared_ptr<const rt::TableTemplate> SessionAccess::table(const Session& s) 
 
 Result<rt::HotPages> SessionAccess::residency(const Session& s) { return s.state_->memory->residency(); }
 
+wasi::Context& SessionAccess::wasi_context(Session& s) { return *s.state_->wasi; }
+
 Result<void> SessionAccess::freeze(Session& s) {
   int32_t status = 0;
   if (int trap = s.state_->instance->freeze(status, s.state_->stack()); trap != 0 || status != 0) {
