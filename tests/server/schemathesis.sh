@@ -36,8 +36,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The document requires a bearer token (so schemathesis also checks that
+# requests without it, or with a wrong one, are refused); it stays out of argv.
 # Port 0: the server picks a free loopback port and names it on stderr.
-"$pycell" serve --host 127.0.0.1 --port 0 --timeout-ms 2000 --max-sessions 16 2>"$log" &
+export SCHEMATHESIS_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+"$pycell" serve --host 127.0.0.1 --port 0 --bearer-token @SCHEMATHESIS_TOKEN --timeout-ms 2000 \
+  --max-sessions 16 2>"$log" &
 server=$!
 port=
 for _ in $(seq 1 300); do
@@ -51,6 +55,7 @@ echo "schemathesis.sh: pycell serve on 127.0.0.1:$port"
 
 status=0
 (cd "$workdir" && "$OLDPWD/$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
+  --header "Authorization: Bearer $SCHEMATHESIS_TOKEN" \
   --checks all --max-examples "$max_examples" --max-time "$max_time" \
   --request-timeout 10 --workers 2 --seed 1 --no-color) || status=$?
 if ! kill -0 "$server" 2>/dev/null; then
