@@ -23,6 +23,9 @@ packages=(
   dpkg-dev xz-utils ca-certificates
   # tests, benchmarks and peers
   python3 nodejs wrk
+  # fuzzing and sanitizers (tests/fuzz, scripts/test-asan.sh): libFuzzer and clang's
+  # ASan/UBSan runtimes for x86_64 (gcc's come with build-essential)
+  libclang-rt-19-dev
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -144,7 +144,8 @@ std::vector<std::optional<wasi::FdEntry>> map_fds(const std::vector<std::optiona
     }
     wasi::FdEntry e = *f;
     if (e.kind == wasi::FdEntry::Kind::kNode) {
-      if (is_mount_node(*e.node)) {
+      // A snapshot names the root with a null node (see capture).
+      if (e.node && is_mount_node(*e.node)) {
         out.emplace_back();  // see is_mount_node
         continue;
       }
@@ -361,6 +362,8 @@ std::shared_ptr<const rt::TableTemplate> SessionAccess::table(const Session& s) 
 }
 
 Result<rt::HotPages> SessionAccess::residency(const Session& s) { return s.state_->memory->residency(); }
+
+wasi::Context& SessionAccess::wasi_context(Session& s) { return *s.state_->wasi; }
 
 Result<void> SessionAccess::freeze(Session& s) {
   int32_t status = 0;

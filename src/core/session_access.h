@@ -10,6 +10,9 @@ namespace pycell {
 
 struct EngineState;
 struct SessionState;
+namespace wasi {
+struct Context;
+}
 
 struct SessionAccess {
   /// Starts an interpreter from scratch (CPython start-up), ignoring any base snapshot.
@@ -20,6 +23,9 @@ struct SessionAccess {
   static Result<void> freeze(Session& s);
   /// Which guest pages the session has touched / copied (see GuestMemory::residency).
   static Result<rt::HotPages> residency(const Session& s);
+  /// The session's WASI context, for calling WASI handlers on its live memory
+  /// directly (tests/fuzz).
+  static wasi::Context& wasi_context(Session& s);
 };
 
 }  // namespace pycell

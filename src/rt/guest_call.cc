@@ -20,6 +20,21 @@
 #include "rt/guest_memory.h"
 #include "rt/trap.h"
 
+// Under AddressSanitizer every stack switch is announced, or ASan takes the
+// guest stack for a stack overflow of the caller's and reports false errors.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PYCELL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define PYCELL_ASAN 1
+#endif
+#ifdef PYCELL_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace pycell::rt {
 namespace {
 
@@ -155,6 +170,11 @@ Stack acquire_stack(size_t bytes) {
 }
 
 void release_stack(Stack s) {
+#ifdef PYCELL_ASAN
+  // A trap unwinds instrumented host frames with siglongjmp; their redzones
+  // would stay poisoned for the stack's next user.
+  ASAN_UNPOISON_MEMORY_REGION(s.base + kGuardBytes, s.bytes);
+#endif
   std::lock_guard<std::mutex> lock(g_pool_mu);
   if (g_pool.size() < kPoolMax) {
     g_pool.push_back(s);
@@ -164,6 +184,30 @@ void release_stack(Stack s) {
 }
 
 namespace fctx = boost::context::detail;
+
+/// ASan's view of the stack being left and the one being entered.
+struct StackBounds {
+  const void* bottom = nullptr;
+  size_t size = 0;
+};
+
+/// Announces a switch to the stack `to`. `fake` keeps the leaving context's
+/// fake frames (detect_stack_use_after_return) until it is resumed; nullptr
+/// for a context that is left for good.
+inline void switch_begin([[maybe_unused]] void** fake, [[maybe_unused]] StackBounds to) {
+#ifdef PYCELL_ASAN
+  __sanitizer_start_switch_fiber(fake, to.bottom, to.size);
+#endif
+}
+
+/// Completes a switch on the stack just entered; returns the stack left.
+inline StackBounds switch_end([[maybe_unused]] void* fake) {
+  StackBounds from;
+#ifdef PYCELL_ASAN
+  __sanitizer_finish_switch_fiber(fake, &from.bottom, &from.size);
+#endif
+  return from;
+}
 
 /// Hand-off between the caller's context and the guest context. The switch is
 /// Boost.Context's fcontext: a few instructions, no signal-mask syscalls (the
@@ -177,10 +221,12 @@ struct CallFrame {
   // which it resumes the guest.
   void (*host_fn)(void*) = nullptr;
   void* host_arg = nullptr;
+  StackBounds caller_stack{};  // for ASan: the stack of call_guest
 };
 
 void guest_entry(fctx::transfer_t from) {
   auto* f = static_cast<CallFrame*>(from.data);
+  f->caller_stack = switch_end(nullptr);
   f->caller = from.fctx;
   sigjmp_buf unwind;
   sigjmp_buf* outer = t_state.unwind;
@@ -194,6 +240,7 @@ void guest_entry(fctx::transfer_t from) {
   t_state.unwind = outer;
   t_state.in_host = false;
   f->result = code;
+  switch_begin(nullptr, f->caller_stack);
   fctx::jump_fcontext(f->caller, nullptr);  // back to call_guest; never resumed
 }
 
@@ -226,7 +273,10 @@ void run_on_host_stack(void (*fn)(void*), void* arg) {
   }
   f->host_fn = fn;
   f->host_arg = arg;
+  void* fake = nullptr;
+  switch_begin(&fake, f->caller_stack);
   const fctx::transfer_t back = fctx::jump_fcontext(f->caller, nullptr);
+  f->caller_stack = switch_end(fake);
   f->caller = back.fctx;  // the caller resumed us from a new point
 }
 
@@ -250,11 +300,17 @@ int call_guest(void (*fn)(void*), void* arg, uint64_t stack_bytes, const GuestMe
   t_state.frame = &frame;
   // The stack grows down from its top; the finished context is simply dropped.
   fctx::fcontext_t guest = fctx::make_fcontext(stack.base + kGuardBytes + stack.bytes, stack.bytes, guest_entry);
+  const StackBounds guest_stack{stack.base + kGuardBytes, stack.bytes};
+  void* fake = nullptr;
+  switch_begin(&fake, guest_stack);
   fctx::transfer_t t = fctx::jump_fcontext(guest, &frame);
+  switch_end(fake);
   while (frame.host_fn) {  // the guest asked for host work on this stack
     void (*host_fn)(void*) = std::exchange(frame.host_fn, nullptr);
     host_fn(frame.host_arg);
+    switch_begin(&fake, guest_stack);
     t = fctx::jump_fcontext(t.fctx, nullptr);
+    switch_end(fake);
   }
 
   t_state = saved;

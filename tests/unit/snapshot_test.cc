@@ -42,6 +42,23 @@ TEST(Snapshot, RestoreReturnsVariablesAndFiles) {
   EXPECT_EQ(value(s, "import os\n(x, open('/tmp/f').read(), sorted(os.listdir('/tmp')))"), "(1, 'one', ['f'])");
 }
 
+TEST(Snapshot, LoadedRootPreopenBecomesTheNewSessionsRoot) {
+  // A snapshot names the root preopen with a null node; loading it must map
+  // that to the new session's root without dereferencing it (it did, which
+  // UBSan reports as a reference bound to a null pointer on every load).
+  Session s = new_session();
+  value(s, "open('/tmp/r', 'w').write('root')");
+  auto snap = s.snapshot();
+  ASSERT_TRUE(snap);
+  auto bytes = snap->serialize();
+  ASSERT_TRUE(bytes);
+  auto loaded = Snapshot::deserialize(*bytes);
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  auto t = Session::create(testing::test_engine(), *loaded, {});
+  ASSERT_TRUE(t) << t.error().message();
+  EXPECT_EQ(value(*t, "import os\n(open('/tmp/r').read(), 'tmp' in os.listdir('/'))"), "('root', True)");
+}
+
 TEST(Snapshot, ForkDivergesFromItsParent) {
   Session parent = new_session();
   value(parent, "items = [1, 2]\nopen('/tmp/shared', 'w').write('p')");
