@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <functional>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "pycell/engine.h"
@@ -20,11 +22,16 @@
 
 namespace pycell::fuzz {
 
+/// The snapshot key of engine(): known, so a harness can seal its inputs and
+/// reach the parser behind the HMAC.
+inline constexpr std::string_view kSnapshotKey = "pycell-fuzz-snapshot-key-0123456789abcdef";
+
 /// The process's Engine; exits if it cannot be built (a broken build, not a finding).
 inline const Engine& engine() {
   static const Engine e = [] {
     EngineConfig config;
     config.stdlib_image = PYCELL_FUZZ_STDLIB;
+    config.snapshot_key = std::string(kSnapshotKey);
     auto made = Engine::create(config);
     if (!made) {
       std::fprintf(stderr, "fuzz: cannot build the engine: %s\n", made.error().message().c_str());

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
-all=(mcp_stdio mcp_http policy snapshot host_call wasi)
+all=(mcp_stdio http_request policy snapshot host_call wasi)
 [ $# -gt 0 ] && targets=("$@") || targets=("${all[@]}")
 
 guest=$(bash guest/build-guest.sh)
@@ -30,7 +30,7 @@ for t in "${targets[@]}"; do
   # from one input (an unbounded allocation); -rss_limit_mb: the whole process.
   dict=()
   case $t in
-    mcp_*) dict=(-dict=tests/fuzz/mcp.dict) ;;
+    mcp_*|http_request) dict=(-dict=tests/fuzz/mcp.dict) ;;
     policy) dict=(-dict=tests/fuzz/policy.dict) ;;
   esac
   status=0

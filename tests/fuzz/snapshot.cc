@@ -1,8 +1,9 @@
 // libFuzzer target: Snapshot::deserialize, then a session started from what
 // it accepted. The harness writes the header (magic, this build's id) and the
-// SHA-256 seal itself, so the fuzzer reaches the parser behind the seal: the
-// seal says nothing about who made the bytes.
+// HMAC-SHA256 seal under the engine's (known) key itself, so the fuzzer reaches
+// the parser behind the seal, as a holder of the key could.
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -17,13 +18,17 @@
 namespace {
 
 std::string sealed(std::string_view body) {
-  std::string out = "PYCELLSNAP01";
+  std::string out = "PYCELLSNAP02";
   out.append(PYCELL_GUEST_BUILD_ID, 64);
   out.append(body);
-  unsigned char hash[EVP_MAX_MD_SIZE];
+  const std::string_view key = pycell::fuzz::kSnapshotKey;
+  unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(out.data(), out.size(), hash, &len, EVP_sha256(), nullptr) != 1) __builtin_trap();
-  out.append(reinterpret_cast<const char*>(hash), len);
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(out.data()),
+            out.size(), mac, &len)) {
+    __builtin_trap();
+  }
+  out.append(reinterpret_cast<const char*>(mac), len);
   return out;
 }
 
@@ -40,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
   const std::string bytes = (data[0] & 1) ? std::string(rest) : sealed(rest);
-  auto snap = pycell::Snapshot::deserialize(bytes);
+  auto snap = pycell::Snapshot::deserialize(pycell::fuzz::engine(), bytes);
   if (!snap) return 0;
   pycell::SessionConfig config;
   config.limits.memory_bytes = 64ull << 20;
