@@ -1,6 +1,6 @@
 // libFuzzer target: the MCP stdio transport. The input is what a client writes
-// on stdin; each line goes through the steps of run_mcp_stdio (parse, then
-// McpServer::handle) against one ServerContext, as `pycell mcp` does.
+// on stdin; each line goes through McpServer::handle_line, as in `pycell mcp`,
+// against one ServerContext.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -12,8 +12,6 @@
 #include "server.h"
 
 namespace {
-
-using pycell::server::json;
 
 pycell::server::ServerContext& context() {
   static const pycell::server::ServerConfig config = [] {
@@ -57,9 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     input.remove_prefix(eol == std::string_view::npos ? input.size() : eol + 1);
     if (line.size() > ctx.config().max_body_bytes) continue;  // refused unparsed
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    json message = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (message.is_discarded()) continue;
-    if (auto reply = mcp.handle(client, message)) (void)pycell::server::dump(*reply);
+    if (auto reply = mcp.handle_line(client, line)) (void)pycell::server::dump(*reply);
   }
   ctx.sessions().close_owner(client.owner);
   return 0;

@@ -72,6 +72,11 @@ class McpServer {
   /// the response for a request, nothing for a notification or a response.
   std::optional<json> handle(McpClient& client, const Envelope& message);
 
+  /// One stdio line, as received (at most max_body_bytes, not blank): parsed
+  /// depth-capped, its envelope checked, handled. Returns what to write back:
+  /// a parse or envelope error, the response, or nothing for a notification.
+  std::optional<json> handle_line(McpClient& client, std::string_view line);
+
  private:
   json initialize(McpClient& client, const std::string& protocol_version);
   json list_tools();

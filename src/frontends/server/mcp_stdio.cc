@@ -82,6 +82,16 @@ class LineReader {
 
 }  // namespace
 
+std::optional<json> McpServer::handle_line(McpClient& client, std::string_view line) {
+  std::string why;
+  auto message = parse_json(line, &why);
+  if (!message) return jsonrpc_error(nullptr, kParseError, "parse error: " + why);
+  std::optional<json> invalid;
+  Envelope envelope = check_envelope(*message, invalid);
+  if (invalid) return invalid;
+  return handle(client, envelope);
+}
+
 int run_mcp_stdio(const ServerConfig& config) {
   // Block the stop signals before any thread starts (the pool's warmer), so
   // that only the waiter below receives them.
@@ -137,19 +147,7 @@ int run_mcp_stdio(const ServerConfig& config) {
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    std::string why;
-    auto message = parse_json(line, &why);
-    if (!message) {
-      send(jsonrpc_error(nullptr, kParseError, "parse error: " + why));
-      continue;
-    }
-    std::optional<json> invalid;
-    Envelope envelope = check_envelope(*message, invalid);
-    if (invalid) {
-      send(*invalid);
-      continue;
-    }
-    if (auto reply = mcp.handle(client, envelope)) send(*reply);
+    if (auto reply = mcp.handle_line(client, line)) send(*reply);
   }
   {
     std::lock_guard lock(mu);
