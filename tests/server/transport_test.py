@@ -120,34 +120,27 @@ class Transport(unittest.TestCase):
         status, body = self.health()
         self.assertEqual((status, body["status"]), (200, "ok"))
 
-    def test_a_slow_head_is_closed_after_the_head_deadline(self):
+    def assert_trickle_is_closed(self, start, byte, what):
+        """Sends `start`, then `byte` every 0.3 s; the server must close within 10 s."""
         s = self.connect()
-        s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\n")
+        s.sendall(start)
         closed = False
-        deadline = time.monotonic() + 10  # the head deadline is 3 s
+        deadline = time.monotonic() + 10  # the head and body deadlines are 3 s here
         while not closed and time.monotonic() < deadline:
             try:
-                s.sendall(b"X")
+                s.sendall(byte)
             except OSError:
                 closed = True
                 break
             closed = closed_by_peer(s, 0.3)
-        self.assertTrue(closed, "a head trickled for 10 s is still being received")
+        self.assertTrue(closed, f"{what} trickled for 10 s is still being received")
+
+    def test_a_slow_head_is_closed_after_the_head_deadline(self):
+        self.assert_trickle_is_closed(b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\n", b"X", "a head")
 
     def test_a_slow_body_is_closed_after_the_body_deadline(self):
-        s = self.connect()
-        s.sendall(b"POST /v1/exec HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: 1000\r\n\r\n{\"code\": \"")
-        closed = False
-        deadline = time.monotonic() + 10  # the body deadline is 3 s
-        while not closed and time.monotonic() < deadline:
-            try:
-                s.sendall(b"1")
-            except OSError:
-                closed = True
-                break
-            closed = closed_by_peer(s, 0.3)
-        self.assertTrue(closed, "a body trickled for 10 s is still being received")
+        self.assert_trickle_is_closed(b"POST /v1/exec HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                                      b"Content-Length: 1000\r\n\r\n{\"code\": \"", b"1", "a body")
 
     def test_too_many_header_fields_is_431(self):
         s = self.connect()

@@ -1,7 +1,5 @@
 // run_http: the REST API, MCP at /mcp and the OpenAPI document on one
 // HttpTransport (Boost.Beast); stops cleanly on SIGINT/SIGTERM.
-#include <signal.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -15,22 +13,15 @@
 #include "rest_api.h"
 #include "router.h"
 #include "server.h"
+#include "stop_signals.h"
 
 namespace pycell::server {
 
 int run_http(const ServerConfig& config) {
-  // Block the stop signals before any thread starts, so every thread inherits
-  // the mask and only the waiter below receives them.
-  sigset_t stop_signals, old_mask;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
-
+  StopSignals signals;  // before any thread starts
   auto ctx_or = ServerContext::create(config);
   if (!ctx_or) {
     std::fprintf(stderr, "pycell serve: %s\n", ctx_or.error().message().c_str());
-    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     return 1;
   }
   ServerContext& ctx = **ctx_or;
@@ -44,7 +35,6 @@ int run_http(const ServerConfig& config) {
                .handle = [&ctx, &router](Request req) { return handle(ctx, router, std::move(req)); }});
   if (!transport) {
     std::fprintf(stderr, "pycell serve: %s\n", transport.error().message().c_str());
-    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     return 1;
   }
   HttpTransport& server = **transport;
@@ -53,16 +43,7 @@ int run_http(const ServerConfig& config) {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  std::thread stopper([&] {
-    timespec tick{0, 200'000'000};
-    for (;;) {
-      {
-        std::lock_guard lock(mu);
-        if (done) return;
-      }
-      if (sigtimedwait(&stop_signals, nullptr, &tick) > 0) break;
-    }
-    std::fprintf(stderr, "pycell serve: stopping\n");
+  signals.watch("pycell serve", [&] {
     ctx.stopping = true;
     ctx.sessions().cancel_all();
     server.stop();
@@ -87,9 +68,8 @@ int run_http(const ServerConfig& config) {
     done = true;
   }
   cv.notify_all();
-  stopper.join();
+  signals.stop();
   reaper.join();
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   return 0;
 }
 

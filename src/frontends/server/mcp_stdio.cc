@@ -2,19 +2,17 @@
 // Nothing else may reach stdout: guest output is captured by the sessions.
 // SIGINT/SIGTERM cancel the run in progress and end the server (status 0).
 #include <poll.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "context.h"
 #include "mcp.h"
 #include "pycell/json.h"
 #include "server.h"
+#include "stop_signals.h"
 
 namespace pycell::server {
 namespace {
@@ -93,17 +91,10 @@ std::optional<json> McpServer::handle_line(McpClient& client, std::string_view l
 }
 
 int run_mcp_stdio(const ServerConfig& config) {
-  // Block the stop signals before any thread starts (the pool's warmer), so
-  // that only the waiter below receives them.
-  sigset_t stop_signals, old_mask;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+  StopSignals signals;  // before any thread starts (the pool's warmer)
   int wake[2];
   if (pipe(wake) != 0) {
     std::perror("pycell mcp: pipe");
-    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     return 1;
   }
   auto ctx = ServerContext::create(config);
@@ -111,29 +102,16 @@ int run_mcp_stdio(const ServerConfig& config) {
     std::fprintf(stderr, "pycell mcp: %s\n", ctx.error().message().c_str());
     close(wake[0]);
     close(wake[1]);
-    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     return 1;
   }
-  std::mutex mu;
-  bool done = false;
   // Runs happen on the main thread, which reads no input meanwhile: the
   // signal is what can stop a run with no time limit.
-  std::thread stopper([&] {
-    timespec tick{0, 200'000'000};
-    for (;;) {
-      {
-        std::lock_guard lock(mu);
-        if (done) return;
-      }
-      if (sigtimedwait(&stop_signals, nullptr, &tick) > 0) break;
-    }
-    std::fprintf(stderr, "pycell mcp: stopping\n");
+  signals.watch("pycell mcp", [&] {
     (*ctx)->stopping = true;
     (*ctx)->sessions().cancel_all();
     char b = 1;
     if (write(wake[1], &b, 1) != 1) std::perror("pycell mcp: write");
   });
-
   McpServer mcp(**ctx);
   McpClient client{"mcp:stdio", {}, false};
   LineReader reader(STDIN_FILENO, wake[0]);
@@ -149,14 +127,9 @@ int run_mcp_stdio(const ServerConfig& config) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     if (auto reply = mcp.handle_line(client, line)) send(*reply);
   }
-  {
-    std::lock_guard lock(mu);
-    done = true;
-  }
-  stopper.join();
+  signals.stop();
   close(wake[0]);
   close(wake[1]);
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   return 0;
 }
 
