@@ -13,6 +13,7 @@
 
 static PyObject *g_prepare;  /* _pycell.prepare */
 static PyObject *g_finish;   /* _pycell.finish */
+static PyObject *g_run_async; /* _pycell.run_async */
 static PyObject *g_result;   /* bytes of the last result, kept alive until the next exec */
 
 /* The host reads the last result through this fixed record: {pointer, length}. */
@@ -199,9 +200,23 @@ EXPORT(pycell_init) int pycell_init(void) {
   if (!mod) { PyErr_Print(); return 2; }
   g_prepare = PyObject_GetAttrString(mod, "prepare");
   g_finish = PyObject_GetAttrString(mod, "finish");
+  g_run_async = PyObject_GetAttrString(mod, "run_async");
   Py_DECREF(mod);
-  if (!g_prepare || !g_finish) { PyErr_Print(); return 3; }
+  if (!g_prepare || !g_finish || !g_run_async) { PyErr_Print(); return 3; }
   return 0;
+}
+
+/* Evaluates one of prepare()'s code objects in `globals`. A cell compiled with
+ * top-level await (the code is flagged CO_COROUTINE) evaluates to a coroutine,
+ * which _pycell.run_async runs to its end on the session's event loop. */
+static PyObject *eval(PyObject *code, PyObject *globals) {
+  PyObject *r = PyEval_EvalCode(code, globals, globals);
+  if (r && (((PyCodeObject *)code)->co_flags & CO_COROUTINE)) {
+    PyObject *coro = r;
+    r = PyObject_CallOneArg(g_run_async, coro);
+    Py_DECREF(coro);
+  }
+  return r;
 }
 
 /* Runs one request: the request buffer holds the code (code_len bytes), then
@@ -224,10 +239,10 @@ EXPORT(pycell_exec) void *pycell_exec(uint32_t code_len, uint32_t meta_len, uint
   if (prep) {
     PyObject *globals = PyTuple_GET_ITEM(prep, 0), *body = PyTuple_GET_ITEM(prep, 1),
              *expr = PyTuple_GET_ITEM(prep, 2);
-    PyObject *r = PyEval_EvalCode(body, globals, globals);
+    PyObject *r = eval(body, globals);
     if (r) {
       Py_DECREF(r);
-      if (expr != Py_None) value = PyEval_EvalCode(expr, globals, globals);
+      if (expr != Py_None) value = eval(expr, globals);
     }
     Py_DECREF(prep);
     /* A soft stop requested after the code's last bytecode boundary (e.g. in a
