@@ -25,7 +25,13 @@
  * A database created on a read-write mount does not exist by name until its
  * connection closes (it is published then). SQLite stats the database by name
  * to give its journal the same permissions, so stat() of a database this VFS
- * has open answers for it meanwhile. */
+ * has open answers for it meanwhile.
+ *
+ * WASI has no permission bits, so SQLite's WASI build has no fchmod, yet it
+ * calls one when a file it creates lacks the bits it asked for (every temporary
+ * file: temp tables, sorts, VACUUM), through a null pointer: a trap. Here
+ * fchmod succeeds and does nothing, which is all a file without permission
+ * bits can have done to it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,20 +92,27 @@ static void lock_release(Lock *lock) {
 }
 
 /* SQLite's "stat" system call: as the real one, except that a database open
- * here that is not on a mount's host directory yet is a plain file (0644). */
+ * here that is not on a mount's host directory yet is a plain file (with no
+ * permission bits, as WASI reports every file). */
 static int db_stat(const char *path, struct stat *st) {
   int rc = g_real_stat(path, st);
   if (rc != 0 && errno == ENOENT) {
     for (Lock *l = g_locks; l; l = l->next) {
       if (strcmp(l->path, path) == 0) {
         memset(st, 0, sizeof *st);
-        st->st_mode = S_IFREG | 0644;
+        st->st_mode = S_IFREG;
         st->st_nlink = 1;
         return 0;
       }
     }
   }
   return rc;
+}
+
+static int no_fchmod(int fd, mode_t mode) {
+  (void)fd;
+  (void)mode;
+  return 0;
 }
 
 /* --- locking: the rules of os_unix.c's unixLock, within one process -------- */
@@ -313,6 +326,7 @@ int pycell_sqlite_init(const char *unused) {
   g_real_stat = (int (*)(const char *, struct stat *))g_real->xGetSystemCall(g_real, "stat");
   if (!g_real_stat) return SQLITE_ERROR;
   int rc = g_real->xSetSystemCall(g_real, "stat", (sqlite3_syscall_ptr)db_stat);
+  if (rc == SQLITE_OK) rc = g_real->xSetSystemCall(g_real, "fchmod", (sqlite3_syscall_ptr)no_fchmod);
   if (rc == SQLITE_OK) rc = sqlite3_vfs_register(&g_vfs, 1);
   if (rc == SQLITE_OK) rc = sqlite3_auto_extension((void (*)(void))truncate_journal);
   return rc;
