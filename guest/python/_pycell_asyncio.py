@@ -7,8 +7,9 @@ signals a handler could receive, so nothing but the loop itself can schedule
 work: the pipe would never be written. This loop has none, and when no fd is
 registered it waits by sleeping (WASI poll_oneoff), which the host ends early
 at the run's deadline or on cancel, so the soft stop reaches the loop as it
-reaches any sleep. _pycell installs it as asyncio's default the moment asyncio
-is first imported.
+reaches any sleep. _pycell makes it asyncio's default when asyncio is imported.
+A cell's coroutine runs on it with the loop's frames beneath the cell's (the
+runner cuts them from tracebacks: RUNNER_CODE).
 """
 import asyncio
 import selectors
