@@ -2,8 +2,8 @@
 
 The C shim calls prepare(), evaluates the code objects itself (so no runner frame
 sits under user code), then calls finish() with the exception or value. A cell
-may await at top level, as in IPython: its code evaluates to a coroutine, which
-the shim hands to run_async.
+may await at top level, as in IPython: the shim then hands its code objects to
+run_async, which runs them inside the session's event loop.
 Everything the host learns about a run comes back as the JSON document finish()
 returns (stdout/stderr travel separately through WASI fd_write).
 """
@@ -77,15 +77,15 @@ class _AsyncioHook:
 sys.meta_path.insert(0, _AsyncioHook)
 
 
-def run_async(coro):
-    """Runs the coroutine a cell with top-level await evaluated to (the shim calls this)."""
+def run_async(body, expr, g):
+    """Runs a cell with top-level await (the shim calls this); returns its trailing value."""
     import _pycell_asyncio
-    return _pycell_asyncio.run_cell(coro)
+    return _pycell_asyncio.run_cell(body, expr, g)
 
 
 _EMPTY = compile("", "<empty>", "exec", dont_inherit=True)
 # Cells may use await, async for and async with at top level (the code is then
-# a coroutine: see run_async); code without them compiles as before.
+# flagged CO_COROUTINE: see run_async); code without them compiles as before.
 _CELL_FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 
 

@@ -8,10 +8,11 @@ work: the pipe would never be written. This loop has none, and when no fd is
 registered it waits by sleeping (WASI poll_oneoff), which the host ends early
 at the run's deadline or on cancel, so the soft stop reaches the loop as it
 reaches any sleep. _pycell makes it asyncio's default when asyncio is imported.
-A cell's coroutine runs on it with the loop's frames beneath the cell's (the
-runner cuts them from tracebacks: RUNNER_CODE).
+A cell with top-level await runs on it, whole, with the loop's frames beneath
+the cell's (the runner cuts them from tracebacks: RUNNER_CODE).
 """
 import asyncio
+import inspect
 import selectors
 import time
 
@@ -69,8 +70,22 @@ def install():
 _cell_loop = None
 
 
-def run_cell(coro):
-    """Runs the coroutine of a cell with top-level await to its end and returns its value.
+async def _cell(body, expr, g):
+    """A cell's statements, then its trailing expression (or None), awaiting
+    the code objects that await at top level (they evaluate to coroutines)."""
+    result = eval(body, g)
+    if body.co_flags & inspect.CO_COROUTINE:
+        await result
+    if expr is None:
+        return None
+    value = eval(expr, g)
+    if expr.co_flags & inspect.CO_COROUTINE:
+        value = await value
+    return value
+
+
+def run_cell(body, expr, g):
+    """Runs a cell with top-level await, whole, as one task and returns its trailing value.
 
     One loop serves all the session's cells, as in IPython, so a task started by
     one cell can be awaited by a later one. If the run ends early (an exception
@@ -80,7 +95,7 @@ def run_cell(coro):
     global _cell_loop
     if _cell_loop is None or _cell_loop.is_closed():
         _cell_loop = asyncio.new_event_loop()
-    task = _cell_loop.create_task(coro)
+    task = _cell_loop.create_task(_cell(body, expr, g))
     try:
         return _cell_loop.run_until_complete(task)
     finally:
@@ -93,4 +108,4 @@ def run_cell(coro):
 
 
 # Frames of the machinery that runs a cell's coroutine: tracebacks start below them.
-RUNNER_CODE = (run_cell.__code__, asyncio.BaseEventLoop.run_until_complete.__code__)
+RUNNER_CODE = (run_cell.__code__, _cell.__code__, asyncio.BaseEventLoop.run_until_complete.__code__)

@@ -206,17 +206,9 @@ EXPORT(pycell_init) int pycell_init(void) {
   return 0;
 }
 
-/* Evaluates one of prepare()'s code objects in `globals`. A cell compiled with
- * top-level await (the code is flagged CO_COROUTINE) evaluates to a coroutine,
- * which _pycell.run_async runs to its end on the session's event loop. */
-static PyObject *eval(PyObject *code, PyObject *globals) {
-  PyObject *r = PyEval_EvalCode(code, globals, globals);
-  if (r && (((PyCodeObject *)code)->co_flags & CO_COROUTINE)) {
-    PyObject *coro = r;
-    r = PyObject_CallOneArg(g_run_async, coro);
-    Py_DECREF(coro);
-  }
-  return r;
+/* A code object of prepare()'s that awaits at top level. */
+static int awaits(PyObject *code) {
+  return code != Py_None && (((PyCodeObject *)code)->co_flags & CO_COROUTINE);
 }
 
 /* Runs one request: the request buffer holds the code (code_len bytes), then
@@ -239,10 +231,17 @@ EXPORT(pycell_exec) void *pycell_exec(uint32_t code_len, uint32_t meta_len, uint
   if (prep) {
     PyObject *globals = PyTuple_GET_ITEM(prep, 0), *body = PyTuple_GET_ITEM(prep, 1),
              *expr = PyTuple_GET_ITEM(prep, 2);
-    PyObject *r = eval(body, globals);
-    if (r) {
-      Py_DECREF(r);
-      if (expr != Py_None) value = eval(expr, globals);
+    if (awaits(body) || awaits(expr)) {
+      /* A cell with top-level await runs whole, statements and trailing
+       * expression, inside the session's event loop (as in IPython), so even
+       * its statements before the first await see a running loop. */
+      value = PyObject_CallFunctionObjArgs(g_run_async, body, expr, globals, NULL);
+    } else {
+      PyObject *r = PyEval_EvalCode(body, globals, globals);
+      if (r) {
+        Py_DECREF(r);
+        if (expr != Py_None) value = PyEval_EvalCode(expr, globals, globals);
+      }
     }
     Py_DECREF(prep);
     /* A soft stop requested after the code's last bytecode boundary (e.g. in a

@@ -373,6 +373,24 @@ TEST(TopLevelAwait, ValuesStateAndTasksAcrossCells) {
   EXPECT_EQ(exec_ok(s, "await c").value_repr, "2");
 }
 
+// The whole cell runs inside the loop, not only from its first await on:
+// statements before it see the running loop (and tasks they start belong to
+// it), and so does a cell whose only await is its trailing expression.
+TEST(TopLevelAwait, TheWholeCellRunsInsideTheLoop) {
+  Session s = new_session();
+  ExecResult r = exec_ok(s,
+                         "import asyncio\n"
+                         "loop = asyncio.get_running_loop()\n"
+                         "t = asyncio.ensure_future(asyncio.sleep(0, 'later'))\n"
+                         "await asyncio.sleep(0)\n");
+  EXPECT_EQ(r.exit_reason, ExitReason::kOk) << r.stderr_text;
+  EXPECT_EQ(r.stderr_text, "");
+  EXPECT_EQ(exec_ok(s, "await t").value_repr, "'later'");
+  // A cell without await runs outside it, as any Python code does.
+  EXPECT_EQ(outcome(s, "asyncio.get_running_loop()"), "RuntimeError: no running event loop");
+  EXPECT_EQ(outcome(s, "print(asyncio.get_running_loop() is loop)\nawait asyncio.sleep(0)"), "True\n");
+}
+
 TEST(TopLevelAwait, TracebackStartsAtTheCell) {
   Session s = new_session();
   ExecOptions o;
