@@ -8,8 +8,8 @@ source "$here/lib/trixie-apt.sh"
 packages=(
   # host build
   build-essential cmake ninja-build ccache pkg-config git
-  # guest toolchain (wasm32-wasi) and wasm2c
-  clang-19 llvm-19 lld-19 libclang-rt-19-dev-wasm32 wabt
+  # guest toolchain (wasm32-wasi) and wasm2c; tclsh generates SQLite's amalgamation
+  clang-19 llvm-19 lld-19 libclang-rt-19-dev-wasm32 wabt tcl
   # host libraries
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libssl-dev libboost-context-dev
   libcurl4-openssl-dev libedit-dev

@@ -1,7 +1,9 @@
 """Guest-side runner: prepares one request for the session's __main__ and reports its outcome.
 
 The C shim calls prepare(), evaluates the code objects itself (so no runner frame
-sits under user code), then calls finish() with the exception or value.
+sits under user code), then calls finish() with the exception or value. A cell
+may await at top level, as in IPython: the shim then hands its code objects to
+run_async, which runs them inside the session's event loop.
 Everything the host learns about a run comes back as the JSON document finish()
 returns (stdout/stderr travel separately through WASI fd_write).
 """
@@ -49,7 +51,42 @@ if not hasattr(_socket, "gethostname"):
     _socket.gethostname = lambda: "localhost"
 
 
+class _AsyncioHook:
+    """Makes the sandbox's event loop (_pycell_asyncio) asyncio's default
+    whenever asyncio is imported; importing asyncio eagerly instead would slow
+    every start, the CLI's cold start included."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name != "asyncio":
+            return None
+        import importlib.machinery
+        spec = importlib.machinery.PathFinder.find_spec(name)
+        if spec is not None:
+            load = spec.loader.exec_module
+
+            def exec_module(module):
+                load(module)
+                sys.modules.pop("_pycell_asyncio", None)  # bound to this asyncio, not an earlier one
+                import _pycell_asyncio
+                _pycell_asyncio.install()
+            spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, _AsyncioHook)
+
+
+def run_async(body, expr, g):
+    """Runs a cell with top-level await (the shim calls this); returns its trailing value."""
+    import _pycell_asyncio
+    return _pycell_asyncio.run_cell(body, expr, g)
+
+
 _EMPTY = compile("", "<empty>", "exec", dont_inherit=True)
+# Cells may use await, async for and async with at top level (the code is then
+# flagged CO_COROUTINE: see run_async); code without them compiles as before.
+_CELL_FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 
 
 def _compile_cell(source, filename):
@@ -58,9 +95,9 @@ def _compile_cell(source, filename):
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
         # A cell that is one expression has nothing else to compile.
-        body = compile(tree, filename, "exec", dont_inherit=True) if tree.body else _EMPTY
-        return body, compile(last, filename, "eval", dont_inherit=True)
-    return compile(tree, filename, "exec", dont_inherit=True), None
+        body = compile(tree, filename, "exec", _CELL_FLAGS, dont_inherit=True) if tree.body else _EMPTY
+        return body, compile(last, filename, "eval", _CELL_FLAGS, dont_inherit=True)
+    return compile(tree, filename, "exec", _CELL_FLAGS, dont_inherit=True), None
 
 
 def _remember_source(source, filename):
@@ -81,8 +118,11 @@ def _user_tb(exc):
     """The traceback as the user's code sees it: no runner frames at either end."""
     tb = exc.__traceback__
     # A SyntaxError raised while compiling carries the runner's frames (and
-    # ast.parse's).
-    while tb is not None and tb.tb_frame.f_code.co_filename in (__file__, ast.__file__):
+    # ast.parse's); an async cell's, those of the loop that ran it.
+    aio = sys.modules.get("_pycell_asyncio")
+    loop_code = aio.RUNNER_CODE if aio else ()
+    while tb is not None and (tb.tb_frame.f_code.co_filename in (__file__, ast.__file__)
+                              or tb.tb_frame.f_code in loop_code):
         tb = tb.tb_next
     # A soft stop is raised inside the runner's signal handler: cut it off.
     prev, t = None, tb

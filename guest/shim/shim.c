@@ -13,6 +13,7 @@
 
 static PyObject *g_prepare;  /* _pycell.prepare */
 static PyObject *g_finish;   /* _pycell.finish */
+static PyObject *g_run_async; /* _pycell.run_async */
 static PyObject *g_result;   /* bytes of the last result, kept alive until the next exec */
 
 /* The host reads the last result through this fixed record: {pointer, length}. */
@@ -199,9 +200,15 @@ EXPORT(pycell_init) int pycell_init(void) {
   if (!mod) { PyErr_Print(); return 2; }
   g_prepare = PyObject_GetAttrString(mod, "prepare");
   g_finish = PyObject_GetAttrString(mod, "finish");
+  g_run_async = PyObject_GetAttrString(mod, "run_async");
   Py_DECREF(mod);
-  if (!g_prepare || !g_finish) { PyErr_Print(); return 3; }
+  if (!g_prepare || !g_finish || !g_run_async) { PyErr_Print(); return 3; }
   return 0;
+}
+
+/* A code object of prepare()'s that awaits at top level. */
+static int awaits(PyObject *code) {
+  return code != Py_None && (((PyCodeObject *)code)->co_flags & CO_COROUTINE);
 }
 
 /* Runs one request: the request buffer holds the code (code_len bytes), then
@@ -224,10 +231,17 @@ EXPORT(pycell_exec) void *pycell_exec(uint32_t code_len, uint32_t meta_len, uint
   if (prep) {
     PyObject *globals = PyTuple_GET_ITEM(prep, 0), *body = PyTuple_GET_ITEM(prep, 1),
              *expr = PyTuple_GET_ITEM(prep, 2);
-    PyObject *r = PyEval_EvalCode(body, globals, globals);
-    if (r) {
-      Py_DECREF(r);
-      if (expr != Py_None) value = PyEval_EvalCode(expr, globals, globals);
+    if (awaits(body) || awaits(expr)) {
+      /* A cell with top-level await runs whole, statements and trailing
+       * expression, inside the session's event loop (as in IPython), so even
+       * its statements before the first await see a running loop. */
+      value = PyObject_CallFunctionObjArgs(g_run_async, body, expr, globals, NULL);
+    } else {
+      PyObject *r = PyEval_EvalCode(body, globals, globals);
+      if (r) {
+        Py_DECREF(r);
+        if (expr != Py_None) value = PyEval_EvalCode(expr, globals, globals);
+      }
     }
     Py_DECREF(prep);
     /* A soft stop requested after the code's last bytecode boundary (e.g. in a

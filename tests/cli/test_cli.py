@@ -659,6 +659,77 @@ class Mcp(unittest.TestCase):
         self.assertIn("result", response)
 
 
+class StdlibModules(unittest.TestCase):
+    """sqlite3, bz2, lzma, asyncio and top-level await through `pycell exec` (issue 10)."""
+
+    def test_sqlite3_bz2_lzma(self):
+        code = ("import sqlite3, bz2, lzma\n"
+                "c = sqlite3.connect('/tmp/t.db')\n"
+                "c.execute('create table t(x)')\n"
+                "c.execute('insert into t values (42)')\n"
+                "c.commit()\n"
+                "print(c.execute('select x from t').fetchone()[0],\n"
+                "      bz2.decompress(bz2.compress(b'bz')), lzma.decompress(lzma.compress(b'xz')))\n")
+        self.assertEqual(pycell("exec", "-c", code, check_status=0)[1], "42 b'bz' b'xz'\n")
+
+    def test_sqlite_on_read_write_then_read_only_mount(self):
+        with tempfile.TemporaryDirectory() as d:
+            write = ("import sqlite3, contextlib\n"
+                     "with contextlib.closing(sqlite3.connect('/out/db.sqlite')) as c:\n"
+                     "    c.execute('create table t(x)')\n"
+                     "    c.execute(\"insert into t values ('from the guest')\")\n"
+                     "    c.commit()\n")
+            pycell("--mount", d + ":/out:rw", "exec", "-c", write, check_status=0)
+            self.assertEqual(sorted(os.listdir(d)), ["db.sqlite"])
+            read = ("import sqlite3\n"
+                    "c = sqlite3.connect('file:/data/db.sqlite?mode=ro', uri=True)\n"
+                    "print(c.execute('select x from t').fetchone()[0])\n"
+                    "c.execute('delete from t')\n")
+            status, out, err = pycell("--mount", d + ":/data", "exec", "-c", read)
+            self.assertEqual((status, out), (1, "from the guest\n"), err)
+            self.assertIn("sqlite3.OperationalError: attempt to write a readonly database", err)
+
+    def test_asyncio_run(self):
+        code = ("import asyncio\n"
+                "async def main():\n"
+                "    return await asyncio.gather(asyncio.sleep(0.01, 'a'), asyncio.sleep(0, 'b'))\n"
+                "print(asyncio.run(main()))\n")
+        self.assertEqual(pycell("exec", "-c", code, check_status=0)[1], "['a', 'b']\n")
+
+    def test_top_level_await(self):
+        status, out, err = pycell("exec", "--json", "-c",
+                                  "import asyncio\nawait asyncio.sleep(0)\nawait asyncio.sleep(0, 6 * 7)")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(json.loads(out)["value_repr"], "42")
+
+    def test_repl_awaits_at_top_level(self):
+        status, out, err = pycell("repl", stdin="import asyncio\nawait asyncio.sleep(0, 42)\n"
+                                                "async def f():\n    return 7\n\nx = await f()\nx * 6\n")
+        self.assertEqual((status, out), (0, "42\n42\n"), err)
+
+    def test_mcp_run_python_awaits_at_top_level(self):
+        lines = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                  "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                             "clientInfo": {"name": "test_cli", "version": "0"}}},
+                 {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                 {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                  "params": {"name": "run_python",
+                             "arguments": {"code": "import asyncio\nawait asyncio.sleep(0, 6 * 7)"}}}]
+        status, out, err = pycell("mcp", stdin="".join(json.dumps(m) + "\n" for m in lines))
+        self.assertEqual(status, 0, err)
+        response = [json.loads(line) for line in out.splitlines()][-1]
+        self.assertEqual(response["id"], 2)
+        result = response["result"]
+        self.assertFalse(result.get("isError"), result)
+        self.assertEqual(result["structuredContent"]["value_repr"], "42")
+
+    def test_timeout_stops_an_await(self):
+        status, out, err = pycell("--timeout-ms", "300", "exec", "-c",
+                                  "import asyncio\nawait asyncio.sleep(10**6)")
+        self.assertEqual(status, 124, err)
+        self.assertIn("TimeoutError", err)
+
+
 def update_docs():
     text, start, end = docs_table()
     status, table, err = pycell("limits", "--markdown", check_status=0)

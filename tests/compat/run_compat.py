@@ -60,7 +60,15 @@ LANGUAGE_MODULES = [
     "test_http_cookiejar", "test_warnings", "test_wave", "test_strftime", "test_strptime",
     "test_timeit", "test_cprofile", "test_pstats", "test_trace", "test_code_module",
 ]
-DEFAULT_MODULES = CORE_MODULES + SYSTEM_MODULES + LANGUAGE_MODULES
+# The modules built on C libraries, and the asyncio modules that need no sockets, threads
+# or subprocesses (guest_driver.py lets their package import without socket support).
+C_LIBRARY_MODULES = ["test_sqlite3", "test_bz2", "test_lzma"]
+ASYNCIO_MODULES = ["test_asyncio." + m for m in (
+    "test_futures", "test_futures2", "test_tasks", "test_locks", "test_queues",
+    "test_timeouts", "test_taskgroups", "test_waitfor", "test_runners", "test_context",
+    "test_eager_task_factory", "test_pep492", "test_protocols", "test_transports",
+)]
+DEFAULT_MODULES = CORE_MODULES + SYSTEM_MODULES + LANGUAGE_MODULES + C_LIBRARY_MODULES + ASYNCIO_MODULES
 
 
 def tail(text, limit=3000):
