@@ -15,6 +15,7 @@ import asyncio
 import inspect
 import selectors
 import time
+import warnings
 
 # Longest single wait when nothing is scheduled: the loop then waits for the
 # run's deadline, which ends the sleep early (a coroutine awaiting a future no
@@ -84,6 +85,24 @@ async def _cell(body, expr, g):
     return value
 
 
+def _session_loop():
+    """The loop cells with top-level await run on, made asyncio's current loop,
+    so that code in a cell without await (asyncio.ensure_future, get_event_loop)
+    schedules on the loop a later cell awaits on. A loop such code made first is
+    adopted; after asyncio.run() (which leaves no current loop) a new one is made."""
+    global _cell_loop
+    if _cell_loop is None or _cell_loop.is_closed():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                loop = asyncio.get_event_loop()
+        except RuntimeError:  # asyncio.run() ended, leaving no current loop
+            loop = None
+        _cell_loop = loop if loop is not None and not loop.is_closed() else asyncio.new_event_loop()
+    asyncio.set_event_loop(_cell_loop)
+    return _cell_loop
+
+
 def run_cell(body, expr, g):
     """Runs a cell with top-level await, whole, as one task and returns its trailing value.
 
@@ -92,17 +111,15 @@ def run_cell(body, expr, g):
     escaping the loop, the soft stop), the cell's task is cancelled and given
     the chance to clean up before the run reports.
     """
-    global _cell_loop
-    if _cell_loop is None or _cell_loop.is_closed():
-        _cell_loop = asyncio.new_event_loop()
-    task = _cell_loop.create_task(_cell(body, expr, g))
+    loop = _session_loop()
+    task = loop.create_task(_cell(body, expr, g))
     try:
-        return _cell_loop.run_until_complete(task)
+        return loop.run_until_complete(task)
     finally:
         if not task.done():
             task.cancel()
             try:
-                _cell_loop.run_until_complete(task)
+                loop.run_until_complete(task)
             except BaseException:  # the run's own exception is the one to report
                 pass
 

@@ -154,3 +154,12 @@ test('http: SIGTERM cancels a stateless run without a time limit and exits with 
   const reply = await call;
   assert.equal(reply.result.structuredContent.exit_reason, 'cancelled');
 });
+
+test('http: run_python accepts top-level await', async () => {
+  const h = await session();
+  const r = await post({ jsonrpc: '2.0', id: 2, method: 'tools/call',
+    params: { name: 'run_python', arguments: { code: 'import asyncio\nawait asyncio.sleep(0, 42)' } } }, h);
+  assert.equal(r.status, 200);
+  assert.equal(r.json.result.isError, false, JSON.stringify(r.json));
+  assert.equal(r.json.result.structuredContent.value_repr, '42');
+});

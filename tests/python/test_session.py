@@ -45,6 +45,12 @@ class ExecTest(unittest.TestCase):
         self.assertGreater(r.peak_memory, 0)
         self.assertFalse(r.rolled_back or r.stdout_truncated or r.stderr_truncated)
 
+    def test_top_level_await_and_sqlite3(self):
+        r = self.s.exec("import asyncio\nawait asyncio.sleep(0, 42)")
+        self.assertEqual((r.exit_reason, r.value), ("ok", 42))
+        r = self.s.exec("import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute('select 6 * 7').fetchone()[0]")
+        self.assertEqual(r.value, 42)
+
     def test_state_persists_between_execs(self):
         self.s.exec("import json\nitems = [1, 2]")
         self.s.exec("items.append(3)")

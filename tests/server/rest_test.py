@@ -120,6 +120,21 @@ class Rest(unittest.TestCase):
         _, _, b = self.req("POST", "/v1/exec", {"code": "1 + 1", "mode": "script"})
         self.assertIsNone(b["value_repr"])  # a script reports no value
 
+    def test_top_level_await_in_stateless_and_session_cells(self):
+        _, _, b = self.req("POST", "/v1/exec", {"code": "import asyncio\nawait asyncio.sleep(0, 42)"})
+        self.assertEqual((b["exit_reason"], b["value_repr"]), ("ok", "42"), b)
+        status, _, created = self.req("POST", "/v1/sessions", {})
+        self.assertEqual(status, 201, created)
+        sid = created["session_id"]
+        try:
+            _, _, b = self.req("POST", f"/v1/sessions/{sid}/exec",
+                               {"code": "import asyncio\nt = asyncio.ensure_future(asyncio.sleep(0, 'later'))"})
+            self.assertEqual(b["exit_reason"], "ok", b)
+            _, _, b = self.req("POST", f"/v1/sessions/{sid}/exec", {"code": "await t"})
+            self.assertEqual(b["value_repr"], "'later'", b)  # a task made in one cell, awaited in the next
+        finally:
+            self.req("DELETE", f"/v1/sessions/{sid}")
+
     def test_exec_is_stateless(self):
         self.req("POST", "/v1/exec", {"code": "leak = 1"})
         _, _, b = self.req("POST", "/v1/exec", {"code": "leak"})

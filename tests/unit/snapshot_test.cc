@@ -50,9 +50,9 @@ TEST(Snapshot, LoadedRootPreopenBecomesTheNewSessionsRoot) {
   value(s, "open('/tmp/r', 'w').write('root')");
   auto snap = s.snapshot();
   ASSERT_TRUE(snap);
-  auto bytes = snap->serialize();
+  auto bytes = snap->serialize(testing::test_engine());
   ASSERT_TRUE(bytes);
-  auto loaded = Snapshot::deserialize(*bytes);
+  auto loaded = Snapshot::deserialize(testing::test_engine(), *bytes);
   ASSERT_TRUE(loaded) << loaded.error().message();
   auto t = Session::create(testing::test_engine(), *loaded, {});
   ASSERT_TRUE(t) << t.error().message();

@@ -195,7 +195,7 @@ json McpServer::list_tools() {
       {"title", "Run Python"},
       {"description",
        "Runs Python code and returns its stdout, stderr, the value of the last expression, and the "
-       "traceback if it raised.\n" +
+       "traceback if it raised. Top-level await works, as in a notebook.\n" +
            summary +
            "\nWithout session_id every call starts from a fresh interpreter and nothing is kept. To keep "
            "variables, imports and files across calls, call create_session once and pass its session_id."},
