@@ -6,6 +6,8 @@
 # Usage: tests/server/schemathesis.sh [PYCELL_BINARY] (default build/pycell).
 # Env: SCHEMATHESIS_MAX_TIME (seconds, default 120), SCHEMATHESIS_MAX_EXAMPLES
 # (per operation, default 25), SCHEMATHESIS_VENV (default build/schemathesis-venv).
+# tests/server/schemathesis.toml names the few statuses the MCP transport
+# answers by design to requests the document cannot tell apart.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pycell=$(realpath "${1:-build/pycell}")
@@ -54,7 +56,7 @@ done
 echo "schemathesis.sh: pycell serve on 127.0.0.1:$port"
 
 status=0
-(cd "$workdir" && "$OLDPWD/$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
+(cd "$workdir" && "$OLDPWD/$venv/bin/schemathesis" --config-file "$OLDPWD/tests/server/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" \
   --header "Authorization: Bearer $SCHEMATHESIS_TOKEN" \
   --checks all --max-examples "$max_examples" --max-time "$max_time" \
   --request-timeout 10 --workers 2 --seed 1 --no-color) || status=$?
