@@ -337,6 +337,14 @@ Result<void> configure(Session& session, const SessionConfig& config, bool set_e
   if (settings.empty()) return Ok();
   auto r = run_internal(session, "__import__('_pycell').configure(" + py_bytes(settings.dump()) + ")", false);
   if (!r) return r.error();
+  if (r->exit_reason == ExitReason::kFuel || r->exit_reason == ExitReason::kTimeout ||
+      r->exit_reason == ExitReason::kMemory) {
+    // The set-up runs under the session's own limits: too low a limit is the
+    // configuration's fault (a client's, on a server), not an internal error.
+    return Error(ErrorCode::kInvalidArgument,
+                 "the session's limits are too low for its own set-up (env, mounts, host functions, HTTP): "
+                 "it stopped with exit reason " + std::string(to_string(r->exit_reason)));
+  }
   if (r->exit_reason != ExitReason::kOk) {
     return Error(ErrorCode::kGuest, "configuring the session failed: " + r->stderr_text);
   }
