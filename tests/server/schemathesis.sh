@@ -42,8 +42,10 @@ trap cleanup EXIT
 # requests without it, or with a wrong one, are refused); it stays out of argv.
 # Port 0: the server picks a free loopback port and names it on stderr.
 export SCHEMATHESIS_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+# Sessions idle for 3 s are closed, so that those the fuzzing phase leaves
+# behind free the cap for the stateful phase's (linked) sessions.
 "$pycell" serve --host 127.0.0.1 --port 0 --bearer-token @SCHEMATHESIS_TOKEN --timeout-ms 2000 \
-  --max-sessions 16 2>"$log" &
+  --max-sessions 16 --session-idle-ms 3000 2>"$log" &
 server=$!
 port=
 for _ in $(seq 1 300); do
