@@ -318,8 +318,8 @@ Result<ExecResult> run_internal(Session& session, const std::string& code, bool 
   return session.exec(code, o);
 }
 
-/// Fuel pycell's own set-up run gets at least, whatever limits.fuel says (a
-/// few ms of CPU): a budget that fits the client's runs must not make the
+/// Fuel pycell's own set-up run gets at least, whatever limits.fuel says
+/// (about 25 ms of CPU on a 2026 x86-64 core): a budget that fits the client's runs must not make the
 /// session impossible to create, and it stays bounded because a snapshot's
 /// guest may have replaced the code the set-up calls.
 constexpr uint64_t kSetupFuel = 10'000'000;
