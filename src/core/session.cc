@@ -319,9 +319,10 @@ Result<ExecResult> run_internal(Session& session, const std::string& code, bool 
 }
 
 /// Fuel pycell's own set-up run gets at least, whatever limits.fuel says
-/// (about 25 ms of CPU on a 2026 x86-64 core): a budget that fits the client's runs must not make the
-/// session impossible to create, and it stays bounded because a snapshot's
-/// guest may have replaced the code the set-up calls.
+/// (about 25 ms of CPU on a 2026 x86-64 core): a budget that fits the
+/// client's runs must not make the session impossible to create, and it stays
+/// bounded because a snapshot's guest may have replaced the code the set-up
+/// calls.
 constexpr uint64_t kSetupFuel = 10'000'000;
 
 /// Applies the grants that live in Python state (see _pycell.configure): the
