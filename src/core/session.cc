@@ -318,10 +318,18 @@ Result<ExecResult> run_internal(Session& session, const std::string& code, bool 
   return session.exec(code, o);
 }
 
+/// Fuel pycell's own set-up run gets at least, whatever limits.fuel says
+/// (about 25 ms of CPU on a 2026 x86-64 core): a budget that fits the
+/// client's runs must not make the session impossible to create, and it stays
+/// bounded because a snapshot's guest may have replaced the code the set-up
+/// calls.
+constexpr uint64_t kSetupFuel = 10'000'000;
+
 /// Applies the grants that live in Python state (see _pycell.configure): the
 /// environment (for sessions started from a snapshot), package mounts on
-/// sys.path, host functions as globals, urllib through the host.
-Result<void> configure(Session& session, const SessionConfig& config, bool set_env) {
+/// sys.path, host functions as globals, urllib through the host. `config` is
+/// the session's own (exec reads its limits).
+Result<void> configure(Session& session, SessionConfig& config, bool set_env) {
   nlohmann::json settings = nlohmann::json::object();
   if (set_env && !config.env.empty()) settings["env"] = config.env;
   std::vector<std::string> paths;
@@ -335,8 +343,19 @@ Result<void> configure(Session& session, const SessionConfig& config, bool set_e
   }
   if (config.http) settings["http"] = true;
   if (settings.empty()) return Ok();
+  const uint64_t fuel = config.limits.fuel;
+  if (fuel != 0 && fuel < kSetupFuel) config.limits.fuel = kSetupFuel;
   auto r = run_internal(session, "__import__('_pycell').configure(" + py_bytes(settings.dump()) + ")", false);
+  config.limits.fuel = fuel;
   if (!r) return r.error();
+  if (r->exit_reason == ExitReason::kFuel || r->exit_reason == ExitReason::kTimeout ||
+      r->exit_reason == ExitReason::kMemory) {
+    // The set-up runs under the session's own limits: too low a limit is the
+    // configuration's fault (a client's, on a server), not an internal error.
+    return Error(ErrorCode::kInvalidArgument,
+                 "the session's limits are too low for its own set-up (env, mounts, host functions, HTTP): "
+                 "it stopped with exit reason " + std::string(to_string(r->exit_reason)));
+  }
   if (r->exit_reason != ExitReason::kOk) {
     return Error(ErrorCode::kGuest, "configuring the session failed: " + r->stderr_text);
   }

@@ -2,6 +2,7 @@
 // out, the trust rules servers rely on, and the table's own consistency.
 #include "common/policy.h"
 
+#include <limits>
 #include <set>
 #include <string>
 
@@ -181,14 +182,58 @@ TEST(Policy, DeterminismSettingsNeedDeterminism) {
 }
 
 TEST(Policy, ClientSchemaLeavesOutGrants) {
-  const json op = json_schema(Trust::kOperator), client = json_schema(Trust::kClient);
+  SessionConfig with_http;
+  with_http.http.emplace();
+  const json op = json_schema(Trust::kOperator), client = json_schema(Trust::kClient, with_http);
   EXPECT_TRUE(op["properties"].contains("mounts"));
   EXPECT_FALSE(client["properties"].contains("mounts"));
   EXPECT_TRUE(op["properties"]["http"]["properties"].contains("allow_hosts"));
   EXPECT_FALSE(client["properties"]["http"]["properties"].contains("allow_hosts"));
+  EXPECT_EQ(client["properties"]["http"]["type"], json({"object", "null"}));
+  // Without an HTTP grant any "http" object is refused: only null is left.
+  EXPECT_EQ(json_schema(Trust::kClient)["properties"]["http"]["type"], "null");
   EXPECT_EQ(client["properties"]["limits"]["additionalProperties"], false);
   EXPECT_THAT(client["properties"]["limits"]["properties"]["memory_bytes"]["description"].get<std::string>(),
               HasSubstr("May only be lowered"));
+}
+
+TEST(Policy, ClientSchemaBoundsAreTheServersLimits) {
+  SessionConfig server;
+  server.limits.timeout_ms = 5000;
+  server.limits.fuel = 0;  // unlimited
+  const json limits = json_schema(Trust::kClient, server)["properties"]["limits"]["properties"];
+  EXPECT_EQ(limits["timeout_ms"]["maximum"], 5000);
+  EXPECT_EQ(limits["timeout_ms"]["minimum"], 1);  // 0 would mean no timeout
+  EXPECT_EQ(limits["fuel"]["maximum"], std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(limits["fuel"]["minimum"], 0);
+  EXPECT_EQ(limits["grace_ms"]["maximum"], server.limits.grace_ms);
+  EXPECT_EQ(limits["grace_ms"]["minimum"], 0);
+  // The bounds are exactly what apply_json lets a client through.
+  SessionConfig c = server;
+  EXPECT_EQ(apply_error(c, {{"limits", {{"timeout_ms", 5000}}}}, Trust::kClient), "(accepted)");
+  EXPECT_THAT(apply_error(c, {{"limits", {{"timeout_ms", 5001}}}}, Trust::kClient),
+              HasSubstr("5001 is above the server's limit of 5000"));
+}
+
+TEST(Policy, ClientSchemaSpellsOutTheDeterminismRule) {
+  EXPECT_EQ(json_schema(Trust::kClient)["properties"]["determinism"]["anyOf"], json::parse(R"([
+    {"required": ["enabled"], "properties": {"enabled": {"const": true}}},
+    {"required": [], "properties": {"seed": {"const": 0}, "start_time_ns": {"const": 1704067200000000000},
+                                    "ns_per_fuel": {"const": 50}}}])"));
+  SessionConfig on;
+  on.determinism.enabled = true;
+  on.determinism.seed = 7;
+  const json rule = json_schema(Trust::kClient, on)["properties"]["determinism"]["anyOf"];
+  EXPECT_EQ(rule[0], json::parse(R"({"properties": {"enabled": {"const": true}}})"));  // absent: stays on
+  EXPECT_EQ(rule[1]["required"], json({"seed"}));  // turned off: seed must go back to 0
+}
+
+TEST(Policy, NumbersWithAZeroFractionAreIntegers) {
+  SessionConfig c;
+  EXPECT_EQ(apply_error(c, {{"limits", {{"timeout_ms", 1000.0}}}}), "(accepted)");
+  EXPECT_EQ(c.limits.timeout_ms, 1000u);
+  EXPECT_THAT(apply_error(c, {{"limits", {{"timeout_ms", 1000.5}}}}), HasSubstr("expected a non-negative integer"));
+  EXPECT_THAT(apply_error(c, {{"limits", {{"timeout_ms", -1.0}}}}), HasSubstr("expected a non-negative integer"));
 }
 
 TEST(Policy, ParsesByteCounts) {

@@ -75,12 +75,21 @@ class Rest(unittest.TestCase):
         self.assertEqual(b["config"]["limits"]["timeout_ms"], TIMEOUT_MS)
         self.assertIsNone(b["config"]["http"])  # no network granted
 
-    def test_openapi_is_the_document_in_docs(self):
+    def test_openapi_is_the_document_in_docs_with_this_servers_config_schema(self):
         status, r, data = self.req("GET", "/openapi.json", raw=True)
         self.assertEqual(status, 200)
-        with open(OPENAPI_PATH, "rb") as f:
-            self.assertEqual(data, f.read())
         doc = json.loads(data)
+        with open(OPENAPI_PATH, "rb") as f:
+            static = json.loads(f.read())
+        # SessionConfig is the live client config schema (this server's limits
+        # as maxima); everything else is docs/openapi.json.
+        served_config = doc["components"]["schemas"].pop("SessionConfig")
+        static["components"]["schemas"].pop("SessionConfig")
+        self.assertEqual(doc, static)
+        status, _, schema = self.req("GET", "/v1/config-schema")
+        self.assertEqual(status, 200)
+        self.assertEqual(schema.pop("$schema"), "https://json-schema.org/draft/2020-12/schema")
+        self.assertEqual(served_config, schema)
         self.assertTrue(doc["openapi"].startswith("3."))
         for path in ["/v1/health", "/v1/exec", "/v1/sessions", "/v1/sessions/{id}/exec", "/v1/sessions/{id}/snapshot",
                      "/v1/sessions/{id}/restore", "/v1/sessions/{id}/fork", "/v1/sessions/{id}/reset",
@@ -88,11 +97,65 @@ class Rest(unittest.TestCase):
                      "/openapi.json", "/mcp"]:
             self.assertIn(path, doc["paths"])
 
+    def test_a_server_with_the_default_config_serves_docs_openapi_json_byte_for_byte(self):
+        srv = Server(SERVER_ARGV)
+        try:
+            status, _, data = srv.request("GET", "/openapi.json", raw=True)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        self.assertEqual(status, 200)
+        with open(OPENAPI_PATH, "rb") as f:
+            self.assertEqual(data.decode(), f.read().decode().rstrip("\n"))
+
     def test_config_schema_lists_limits_but_no_grants(self):
         status, _, b = self.req("GET", "/v1/config-schema")
         self.assertEqual(status, 200)
         self.assertIn("timeout_ms", b["properties"]["limits"]["properties"])
         self.assertNotIn("mounts", b["properties"])  # grants are the operator's
+        self.assertEqual(b["properties"]["http"]["type"], "null")  # no HTTP granted: only null is accepted
+
+    def test_config_schema_maxima_are_this_servers_limits(self):
+        status, _, b = self.req("GET", "/v1/config-schema")
+        self.assertEqual(status, 200)
+        timeout = b["properties"]["limits"]["properties"]["timeout_ms"]
+        self.assertEqual((timeout["minimum"], timeout["maximum"]), (1, TIMEOUT_MS))  # 0 would mean no timeout
+        status, _, r = self.req("POST", "/v1/exec", {"code": "1", "config": {"limits": {"timeout_ms": TIMEOUT_MS}}})
+        self.assertEqual(status, 200, r)
+        status, _, r = self.req("POST", "/v1/exec", {"code": "1", "config": {"limits": {"timeout_ms": TIMEOUT_MS + 1}}})
+        self.assertEqual(status, 400)
+        self.assertEqual(error_of(r), ("bad_request", f"config: limits.timeout_ms: {TIMEOUT_MS + 1} is above the "
+                                                      f"server's limit of {TIMEOUT_MS}"))
+        self.assertEqual(b["properties"]["limits"]["properties"]["fuel"]["minimum"], 0)  # unlimited: no bound
+
+    def test_config_limits_below_the_interpreters_start_up_memory_are_refused_as_the_schema_says(self):
+        status, _, b = self.req("GET", "/v1/config-schema")
+        floor = b["properties"]["limits"]["properties"]["memory_bytes"]["minimum"]
+        self.assertGreater(floor, 0)
+        sid = self.new_session({"config": {"limits": {"memory_bytes": floor}}})
+        self.assertEqual(self.exec_in(sid, "6 * 7")["value_repr"], "42")
+        status, _, r = self.req("POST", "/v1/sessions", {"config": {"limits": {"memory_bytes": floor - 1}}})
+        self.assertEqual(status, 400)
+        self.assertEqual(error_of(r), ("bad_request", f"memory limit {floor - 1} is below the snapshot's {floor} bytes"))
+
+    def test_a_small_fuel_limit_is_for_the_clients_code_not_pycells_set_up(self):
+        # Found by schemathesis: setting env runs pycell's own Python first;
+        # under limits.fuel 62 that set-up ran out and the answer was a 500.
+        config = {"env": {"A": "b"}, "limits": {"fuel": 62}}
+        status, _, r = self.req("POST", "/v1/exec", {"code": "1", "config": config})
+        self.assertEqual(status, 200, r)
+        self.assertEqual((r["exit_reason"], r["fuel_used"]), ("fuel", 62))
+        sid = self.new_session({"config": config})
+        self.assertEqual(self.exec_in(sid, "1")["exit_reason"], "fuel")
+
+    def test_config_numbers_may_be_written_with_a_zero_fraction(self):
+        # JSON Schema's "integer" admits 1000.0; so does the server, exactly.
+        status, _, r = self.req("POST", "/v1/exec", {"code": "1", "config": {"limits": {"timeout_ms": 1000.0}}})
+        self.assertEqual(status, 200, r)
+        for bad, text in [(1000.5, "1000.5"), (-1.0, "-1.0"), (2.0 ** 64, "1.8446744073709552e+19")]:
+            status, _, r = self.req("POST", "/v1/exec", {"code": "1", "config": {"limits": {"timeout_ms": bad}}})
+            self.assertEqual(status, 400)
+            self.assertEqual(error_of(r), ("bad_request", "config: limits.timeout_ms: expected a non-negative "
+                                                          "integer, got " + text))
 
     # --- stateless exec ----------------------------------------------------
     def test_exec_returns_every_result_field(self):

@@ -6,6 +6,8 @@
 # Usage: tests/server/schemathesis.sh [PYCELL_BINARY] (default build/pycell).
 # Env: SCHEMATHESIS_MAX_TIME (seconds, default 120), SCHEMATHESIS_MAX_EXAMPLES
 # (per operation, default 25), SCHEMATHESIS_VENV (default build/schemathesis-venv).
+# tests/server/schemathesis.toml names the few statuses the MCP transport
+# answers by design to requests the document cannot tell apart.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pycell=$(realpath "${1:-build/pycell}")
@@ -40,8 +42,10 @@ trap cleanup EXIT
 # requests without it, or with a wrong one, are refused); it stays out of argv.
 # Port 0: the server picks a free loopback port and names it on stderr.
 export SCHEMATHESIS_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+# Sessions idle for 3 s are closed, so that those the fuzzing phase leaves
+# behind free the cap for the stateful phase's (linked) sessions.
 "$pycell" serve --host 127.0.0.1 --port 0 --bearer-token @SCHEMATHESIS_TOKEN --timeout-ms 2000 \
-  --max-sessions 16 2>"$log" &
+  --max-sessions 16 --session-idle-ms 3000 2>"$log" &
 server=$!
 port=
 for _ in $(seq 1 300); do
@@ -54,7 +58,7 @@ done
 echo "schemathesis.sh: pycell serve on 127.0.0.1:$port"
 
 status=0
-(cd "$workdir" && "$OLDPWD/$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
+(cd "$workdir" && "$OLDPWD/$venv/bin/schemathesis" --config-file "$OLDPWD/tests/server/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" \
   --header "Authorization: Bearer $SCHEMATHESIS_TOKEN" \
   --checks all --max-examples "$max_examples" --max-time "$max_time" \
   --request-timeout 10 --workers 2 --seed 1 --no-color) || status=$?

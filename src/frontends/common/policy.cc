@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <set>
@@ -108,10 +109,16 @@ Field number(const Meta& m, Num num, At at) {
     return store(c, "", *v, Trust::kOperator);
   };
   f.from_json = [key, store](SessionConfig& c, const json& j, Trust trust) -> Result<void> {
-    if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<int64_t>() >= 0)) {
-      return bad(key, "expected a non-negative integer, got " + echo_json(j));
+    if (j.is_number_unsigned() || (j.is_number_integer() && j.get<int64_t>() >= 0)) {
+      return store(c, key, j.get<uint64_t>(), trust);
     }
-    return store(c, key, j.get<uint64_t>(), trust);
+    // 1000.0 is the integer 1000 to JSON Schema and to many JSON writers.
+    constexpr double kTwoTo64 = 18446744073709551616.0;
+    if (j.is_number_float()) {
+      const double d = j.get<double>();
+      if (d >= 0 && d < kTwoTo64 && std::floor(d) == d) return store(c, key, static_cast<uint64_t>(d), trust);
+    }
+    return bad(key, "expected a non-negative integer, got " + echo_json(j));
   };
   f.to_json = [at](const SessionConfig& c) { return json(static_cast<uint64_t>(at(c))); };
   f.schema = {{"type", "integer"}, {"minimum", 0}, {"maximum", std::numeric_limits<T>::max()}};
@@ -240,7 +247,10 @@ Field env_field() {
     for (const std::string& e : c.env) out[e.substr(0, e.find('='))] = kRedacted;
     return out;
   };
-  f.schema = {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}};
+  // set_env's rule: a name is non-empty without '=' or NUL, a value has no NUL.
+  f.schema = {{"type", "object"},
+              {"propertyNames", {{"pattern", R"(^[^=\x00]+$)"}}},
+              {"additionalProperties", {{"type", "string"}, {"pattern", R"(^[^\x00]*$)"}}}};
   f.default_text = "none";
   return f;
 }
@@ -629,17 +639,60 @@ json to_json(const SessionConfig& config) {
   return out;
 }
 
-json json_schema(Trust trust) {
+namespace {
+
+/// The client bounds of limit `f` on a server configured as `server`, read off
+/// f.from_json itself so the schema cannot drift from the check apply_json
+/// makes: the maximum is the server's value unless that is unlimited, and 0
+/// is refused where it would mean unlimited.
+void client_bounds(const Field& f, const SessionConfig& server, json& schema) {
+  const uint64_t cur = f.to_json(server).get<uint64_t>();
+  auto accepted = [&](uint64_t v) {
+    SessionConfig probe = server;
+    return f.from_json(probe, json(v), Trust::kClient).has_value();
+  };
+  if (cur < schema["maximum"].get<uint64_t>() && !accepted(cur + 1)) schema["maximum"] = cur;
+  if (!accepted(0)) schema["minimum"] = 1;
+}
+
+/// validate()'s rule as JSON Schema for the "determinism" object a client
+/// sends on top of `server`: seed, start_time_ns and ns_per_fuel other than
+/// their defaults need determinism enabled. (anyOf rather than if/then: the
+/// same rule, and test generators handle it better.)
+json determinism_rule(const Determinism& server) {
+  const Determinism d;
+  const std::pair<const char*, uint64_t> knobs[] = {
+      {"seed", d.seed}, {"start_time_ns", d.start_time_ns}, {"ns_per_fuel", d.ns_per_fuel}};
+  const uint64_t current[] = {server.seed, server.start_time_ns, server.ns_per_fuel};
+  json at_defaults = json::object(), changed = json::array();
+  for (size_t i = 0; i < std::size(knobs); ++i) {
+    at_defaults[knobs[i].first] = {{"const", knobs[i].second}};
+    if (current[i] != knobs[i].second) changed.push_back(knobs[i].first);
+  }
+  // Either determinism ends up enabled, or every value ends up at its default
+  // (those the server changed must then be sent back to it).
+  json enabled = server.enabled ? json{{"properties", {{"enabled", {{"const", true}}}}}}
+                                : json{{"required", {"enabled"}}, {"properties", {{"enabled", {{"const", true}}}}}};
+  return {{"anyOf", {enabled, {{"required", changed}, {"properties", at_defaults}}}}};
+}
+
+}  // namespace
+
+json json_schema(Trust trust, const SessionConfig& server) {
   auto object = [] { return json{{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}}; };
   json root = object();
   root["$schema"] = "https://json-schema.org/draft/2020-12/schema";
+  const bool client = trust == Trust::kClient;
   for (const Field& f : fields()) {
-    if (f.key.empty() || (trust == Trust::kClient && f.kind == Kind::kGrant)) continue;
+    if (f.key.empty() || (client && f.kind == Kind::kGrant)) continue;
     json s = f.schema;
     std::string description(f.help);
     if (!f.unit.empty()) description += " (" + std::string(f.unit) + ")";
     description += ". Default: " + f.default_text + ".";
-    if (trust == Trust::kClient && f.kind == Kind::kLimit) description += " May only be lowered.";
+    if (client && f.kind == Kind::kLimit) {
+      description += " May only be lowered: the maximum is this server's value.";
+      client_bounds(f, server, s);
+    }
     s["description"] = description;
     const size_t dot = f.key.find('.');
     if (dot == std::string_view::npos) {
@@ -650,8 +703,15 @@ json json_schema(Trust trust) {
     if (group.is_null()) group = object();
     group["properties"][std::string(f.key.substr(dot + 1))] = s;
   }
-  if (root["properties"].contains("http")) {
-    root["properties"]["http"]["type"] = {"object", "null"};
+  json& props = root["properties"];
+  if (client) props["determinism"].update(determinism_rule(server.determinism));
+  if (props.contains("http")) {
+    if (client && !server.http) {
+      // apply_json refuses any "http" object then; null (no HTTP) is a no-op.
+      props["http"] = {{"type", "null"}, {"description", "This server grants no HTTP access: only null is accepted."}};
+    } else {
+      props["http"]["type"] = {"object", "null"};
+    }
   }
   return root;
 }

@@ -80,9 +80,13 @@ Result<void> apply_json(SessionConfig& config, const nlohmann::json& json, Trust
 /// the result may be shown to anyone allowed to see the limits).
 nlohmann::json to_json(const SessionConfig& config);
 
-/// JSON Schema (draft 2020-12) of what apply_json accepts with `trust`: for
-/// Trust::kClient, grants are left out.
-nlohmann::json json_schema(Trust trust = Trust::kOperator);
+/// JSON Schema (draft 2020-12) of what apply_json accepts with `trust`. For
+/// Trust::kClient it describes a value applied on top of `server` (the
+/// operator's configuration): grants are left out; each limit's maximum is
+/// its value in `server` (none if that is 0 = unlimited; if 0 would mean
+/// unlimited and `server` has a bound, the minimum is 1); "http" may only be
+/// null if `server` grants no HTTP; validate()'s determinism rule is included.
+nlohmann::json json_schema(Trust trust = Trust::kOperator, const SessionConfig& server = SessionConfig());
 
 /// Checks combinations no single field can: determinism settings without
 /// determinism enabled. Errors: kInvalidArgument.

@@ -75,6 +75,17 @@ bool config_field(const json& body, Response& res, const SessionConfig& base,
   return true;
 }
 
+/// The least limits.memory_bytes a session can start with: the size of the
+/// engine's pre-initialized interpreter, which every new session maps whole
+/// (below it, creation fails with 400). Measured once, from a fresh session.
+std::optional<uint64_t> startup_memory_bytes(const Engine& engine) {
+  auto session = Session::create(engine, SessionConfig());
+  if (!session) return std::nullopt;
+  auto snap = session->snapshot();
+  if (!snap) return std::nullopt;
+  return snap->memory_bytes();
+}
+
 void no_session(Response& res, const std::string& id) {
   send_error(res, 404, "not_found", "no session '" + policy::echo(id) + "' (closed, or expired after idling)");
 }
@@ -93,8 +104,20 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
   auto post = [&](const std::string& pattern, BodyHandler h) { route_with_body(server, "POST", pattern, cfg, h); };
   auto put = [&](const std::string& pattern, BodyHandler h) { route_with_body(server, "PUT", pattern, cfg, h); };
 
-  server.Get("/openapi.json",
-             [](const Req&, Res& res) { res.set_content(kOpenApiJson, kOpenApiJsonSize, "application/json"); });
+  // Both describe the `config` this server accepts: its limits' maxima are
+  // the operator's values, so the document's SessionConfig is filled in here.
+  json config_schema = policy::json_schema(policy::Trust::kClient, cfg.session);
+  if (auto floor = startup_memory_bytes(reg.engine())) {
+    config_schema["properties"]["limits"]["properties"]["memory_bytes"]["minimum"] = *floor;
+  }
+  // ordered_json keeps the document's own key order.
+  auto doc = nlohmann::ordered_json::parse(std::string_view(kOpenApiJson, kOpenApiJsonSize));
+  auto& component = doc["components"]["schemas"]["SessionConfig"];
+  component = nlohmann::ordered_json(config_schema);
+  component.erase("$schema");
+  server.Get("/openapi.json", [text = doc.dump(2)](const Req&, Res& res) {
+    res.set_content(text.data(), text.size(), "application/json");
+  });
 
   server.Get("/v1/health", [&](const Req& req, Res& res) {
     // The guard lets health through without the token, for probes; then it
@@ -114,7 +137,7 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
   });
 
   server.Get("/v1/config-schema",
-             [](const Req&, Res& res) { send_json(res, 200, policy::json_schema(policy::Trust::kClient)); });
+             [config_schema](const Req&, Res& res) { send_json(res, 200, config_schema); });
 
   post("/v1/exec", [&](const Req& req, Res& res, std::string& body_text) {
     auto body = body_object(body_text, res);
