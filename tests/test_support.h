@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "pycell/engine.h"
 #include "pycell/session.h"
@@ -53,6 +55,17 @@ inline ExecResult exec_ok(Session& s, const std::string& code, const ExecOptions
   auto r = s.exec(code, options);
   EXPECT_TRUE(r) << (r ? "" : r.error().message());
   return r ? std::move(*r) : ExecResult{};
+}
+
+/// Runs `code` in `s` while another thread calls s.cancel() after `delay`.
+inline ExecResult exec_cancelled_after(Session& s, std::chrono::milliseconds delay, const std::string& code) {
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(delay);
+    s.cancel();
+  });
+  ExecResult r = exec_ok(s, code);
+  canceller.join();
+  return r;
 }
 
 /// Python that tries `expr` and prints "label" plus the exception type and

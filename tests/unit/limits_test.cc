@@ -3,14 +3,13 @@
 // committed snapshot).
 #include <gtest/gtest.h>
 
-#include <thread>
-
 #include "rt/budget.h"
 #include "test_support.h"
 
 namespace pycell {
 namespace {
 
+using testing::exec_cancelled_after;
 using testing::exec_ok;
 using testing::new_session;
 
@@ -160,12 +159,7 @@ TEST(Limits, CancelFromAnotherThread) {
   SessionConfig c;
   c.limits.timeout_ms = 0;  // only the cancel can end it
   Session s = new_session(c);
-  std::thread canceller([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    s.cancel();
-  });
-  ExecResult r = exec_ok(s, "while True: pass");
-  canceller.join();
+  ExecResult r = exec_cancelled_after(s, std::chrono::milliseconds(100), "while True: pass");
   EXPECT_EQ(r.exit_reason, ExitReason::kCancelled);
   EXPECT_TRUE(r.rolled_back);
 }

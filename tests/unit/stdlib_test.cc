@@ -3,9 +3,7 @@
 // asyncio, and cells with top-level await.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "host_dir_support.h"
@@ -15,6 +13,7 @@ namespace pycell {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::exec_cancelled_after;
 using testing::exec_ok;
 using testing::get;
 using testing::host_names;
@@ -343,12 +342,7 @@ TEST(Asyncio, CancelStopsAnAwait) {
   SessionConfig c;
   c.limits.timeout_ms = 0;  // only the cancel can end it
   Session s = new_session(c);
-  std::thread canceller([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    s.cancel();
-  });
-  ExecResult r = exec_ok(s, "import asyncio\nawait asyncio.sleep(10**6)\n");
-  canceller.join();
+  ExecResult r = exec_cancelled_after(s, std::chrono::milliseconds(200), "import asyncio\nawait asyncio.sleep(10**6)\n");
   EXPECT_EQ(r.exit_reason, ExitReason::kCancelled);
 }
 
