@@ -269,6 +269,27 @@ class Rest(unittest.TestCase):
         sid = json.loads(reply.split(b"\r\n\r\n", 1)[1])["session_id"]
         self.assertEqual(self.req("DELETE", "/v1/sessions/" + sid)[0], 200)
 
+    def test_a_session_from_a_snapshot_may_raise_limits_up_to_the_servers(self):
+        # schemathesis' stateful phase found this: a snapshot of a session that
+        # lowered output_bytes to 489 refused a new session asking for 728, which
+        # the served schema allows (its maxima are the server's limits).
+        status, _, b = self.req("POST", "/v1/sessions", {"config": {"limits": {"output_bytes": 489}}})
+        self.assertEqual(status, 201, b)
+        sid = b["session_id"]
+        self.addCleanup(self.req, "DELETE", "/v1/sessions/" + sid)
+        status, _, snap = self.req("POST", f"/v1/sessions/{sid}/snapshot")
+        self.assertEqual(status, 201, snap)
+        self.addCleanup(self.req, "DELETE", "/v1/snapshots/" + snap["snapshot_id"])
+        status, _, b = self.req("POST", "/v1/sessions",
+                                {"snapshot_id": snap["snapshot_id"], "config": {"limits": {"output_bytes": 728}}})
+        self.assertEqual(status, 201, b)
+        self.addCleanup(self.req, "DELETE", "/v1/sessions/" + b["session_id"])
+        self.assertEqual(b["config"]["limits"]["output_bytes"], 728)
+        status, _, b = self.req("POST", "/v1/sessions",
+                                {"snapshot_id": snap["snapshot_id"], "config": {"limits": {"output_bytes": 2 << 20}}})
+        self.assertEqual(status, 400, b)  # above the server's 1 MiB
+        self.assertIn("above the server's limit", b["error"]["message"])
+
     def test_snapshot_restore_fork_and_new_session_from_snapshot(self):
         sid = self.new_session()
         self.exec_in(sid, "x = 1")

@@ -61,13 +61,26 @@ bool exec_fields(const json& body, Response& res, std::string& code, ExecOptions
   return true;
 }
 
-/// Applies an optional "config" object (limits may only be lowered, grants
-/// are refused: policy::Trust::kClient) to `base`; false (400 written) if invalid.
-bool config_field(const json& body, Response& res, const SessionConfig& base,
+/// Applies an optional "config" object to `base`; false (400 written) if
+/// invalid. What a client may set is judged against the operator's config
+/// `server` (limits only up to the server's, no grants: policy::Trust::kClient),
+/// as the served config schema says; `base` is `server` or the config of the
+/// snapshot a session starts from, whose limits a client may have lowered
+/// before and may raise again up to the server's.
+bool config_field(const json& body, Response& res, const SessionConfig& server, const SessionConfig& base,
                   std::optional<SessionConfig>& out) {
   if (!body.contains("config")) return true;
+  SessionConfig checked = server;
+  if (auto r = policy::apply_json(checked, body["config"], policy::Trust::kClient); !r) {
+    send_error(res, 400, "bad_request", "config: " + r.error().message());
+    return false;
+  }
+  if (&base == &server) {
+    out = std::move(checked);
+    return true;
+  }
   SessionConfig sc = base;
-  if (auto r = policy::apply_json(sc, body["config"], policy::Trust::kClient); !r) {
+  if (auto r = policy::apply_json(sc, body["config"], policy::Trust::kOperator); !r) {
     send_error(res, 400, "bad_request", "config: " + r.error().message());
     return false;
   }
@@ -145,7 +158,7 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
     std::string code;
     ExecOptions options;
     std::optional<SessionConfig> config;
-    if (!exec_fields(*body, res, code, options) || !config_field(*body, res, cfg.session, config)) return;
+    if (!exec_fields(*body, res, code, options) || !config_field(*body, res, cfg.session, cfg.session, config)) return;
     auto r = ctx.exec_stateless(code, options, std::move(config));
     if (!r) return send_host_error(res, r.error(), 503, "overloaded");
     send_json(res, 200, policy::to_json(*r));
@@ -164,7 +177,7 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
       sc = snap->config;
     }
     std::optional<SessionConfig> client;
-    if (!config_field(*body, res, sc, client)) return;
+    if (!config_field(*body, res, cfg.session, sc, client)) return;
     if (client) sc = std::move(*client);
     json config_out = policy::to_json(sc);
     auto id = reg.create(kRestOwner, std::move(sc), snap ? &snap->snapshot : nullptr);
