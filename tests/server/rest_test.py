@@ -290,6 +290,17 @@ class Rest(unittest.TestCase):
         self.assertEqual(status, 400, b)  # above the server's 1 MiB
         self.assertIn("above the server's limit", b["error"]["message"])
 
+    def test_a_snapshot_whose_tmp_does_not_fit_the_config_is_a_409(self):
+        sid = self.new_session()
+        self.exec_in(sid, "open('/tmp/big', 'wb').write(b'x' * 200_000)")
+        status, _, snap = self.req("POST", f"/v1/sessions/{sid}/snapshot")
+        self.assertEqual(status, 201, snap)
+        self.addCleanup(self.req, "DELETE", "/v1/snapshots/" + snap["snapshot_id"])
+        status, _, b = self.req("POST", "/v1/sessions",
+                                {"snapshot_id": snap["snapshot_id"], "config": {"limits": {"tmp_bytes": 100_000}}})
+        self.assertEqual((status, b["error"]["code"]), (409, "snapshot_conflict"), b)
+        self.assertEqual(b["error"]["message"], "the snapshot's /tmp does not fit this session's /tmp limits")
+
     def test_snapshot_restore_fork_and_new_session_from_snapshot(self):
         sid = self.new_session()
         self.exec_in(sid, "x = 1")

@@ -181,6 +181,11 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
     if (client) sc = std::move(*client);
     json config_out = policy::to_json(sc);
     auto id = reg.create(kRestOwner, std::move(sc), snap ? &snap->snapshot : nullptr);
+    if (!id && snap && id.error().code() == ErrorCode::kInvalidArgument) {
+      // The config passed its own checks; what is left is the snapshot's
+      // state (e.g. its /tmp over the config's /tmp limits): a conflict.
+      return send_error(res, 409, "snapshot_conflict", id.error().message());
+    }
     if (!id) return send_host_error(res, id.error());
     send_json(res, 201, {{"session_id", *id}, {"config", config_out}});
   });
