@@ -2,8 +2,11 @@
 
 A tuple becomes {"__type__": "tuple", "data": [...]}, a date {"__type__": "date",
 "data": "2024-01-31"}, bytes base64, and so on, so that what smolagents' own
-SafeSerializer writes this reads and the other way round. Nothing here ever
-unpickles or imports a module named by the data: only the listed types are made.
+SafeSerializer writes this reads and the other way round. The data may come
+from the guest, so decoding makes only the listed types, from their plain
+constructors: nothing is unpickled, no module the data names is imported, and
+images stay encoded. Malformed input raises an Exception (KeyError, TypeError,
+ValueError, ArithmeticError), never anything worse.
 
 This file runs on both sides of the sandbox: as pycell._safejson on the host,
 and inside the guest, where PycellExecutor executes its source. So it imports
@@ -84,7 +87,7 @@ def from_json_safe(obj):
     if tag == "dict_with_complex_keys":
         return {from_json_safe(key): from_json_safe(value) for key, value in obj["data"]}
     if tag == "bytes":
-        return base64.b64decode(obj["data"])
+        return base64.b64decode(obj["data"], validate=True)
     if tag == "complex":
         return complex(obj["real"], obj["imag"])
     if tag in _ISO:
@@ -97,10 +100,15 @@ def from_json_safe(obj):
         return pathlib.Path(obj["data"])
     if tag == "ndarray":
         numpy = sys.modules.get("numpy")
-        return obj["data"] if numpy is None else numpy.array(obj["data"], dtype=obj["dtype"])
-    if tag == "PIL.Image":
-        image = sys.modules.get("PIL.Image")
-        return obj if image is None else image.open(io.BytesIO(base64.b64decode(obj["data"])))
+        if numpy is None:
+            return obj["data"]
+        dtype = numpy.dtype(str(obj["dtype"]))
+        # Numbers only: a dtype such as "U2000000000" would make one element gigabytes.
+        if dtype.kind not in "biufc":
+            raise SerializationError(f"ndarray dtype {dtype} is not numeric")
+        return numpy.array(obj["data"], dtype=dtype)
+    # A "PIL.Image" stays the tagged dict: decoding an image file that the other
+    # side wrote would hand untrusted bytes to PIL's decoders.
     if tag == "dataclass":
         # The class itself is not rebuilt (that would mean importing what the data names).
         return {"__dataclass__": obj["class_name"], "__module__": obj["module"],
