@@ -195,8 +195,12 @@ class PycellExecutor:
                 dispatch)
         #: The underlying pycell.Session (snapshot, fork, files, ...).
         self.session = self._sandbox._open({_DISPATCH: spec}, settings)
-        self._run_setup(_PRELUDE)
-        self._check_imports()
+        try:
+            self._run_setup(_PRELUDE)
+            self._check_imports()
+        except BaseException:
+            self.cleanup()
+            raise
 
     # --- the contract -------------------------------------------------------------------------
 
@@ -278,6 +282,8 @@ class PycellExecutor:
         modules = sorted({name[:-2] if name.endswith(".*") else name
                           for name in self.additional_imports if name != "*"})
         for module in modules:
+            if not all(part.isidentifier() for part in module.split(".")):
+                raise ValueError(f"additional import {module!r} is not a module name")
             result = self.session.exec(f"import {module}", mode="script", filename="<pycell-executor>")
             if result.exit_reason != "ok":
                 raise NotFoundError(f"additional import {module!r} cannot be imported in the sandbox "

@@ -139,6 +139,8 @@ class ExecutorTest(unittest.TestCase):
             self.assertEqual(ex("import collections\ncollections.Counter('aab')['a']").output, 2)
         with self.assertRaises(pycell.NotFoundError):
             PycellExecutor(["no_such_module_here"], logger, sandbox=sandbox)
+        with self.assertRaises(ValueError):
+            PycellExecutor(["os; print(1)"], logger, sandbox=sandbox)
         with self.assertRaises(TypeError):
             PycellExecutor(sandbox)
 
