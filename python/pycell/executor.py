@@ -83,10 +83,10 @@ def final_answer(answer):
     """Ends the run here and returns `answer` as the final answer (a value of a type the
     tagged JSON does not carry arrives as its repr())."""
     try:
-        _pycell_safejson.to_json_safe(answer)
+        args = _pycell_safejson.to_json_safe([answer])
     except _pycell_safejson.SerializationError:
-        answer = repr(answer)
-    _pycell_call("final_answer", [answer], {{}})
+        args = [repr(answer)]
+    _pycell_host.{_DISPATCH}(name="final_answer", args=args, kwargs={{}})
     raise FinalAnswerException()
 '''
 
