@@ -66,5 +66,5 @@ def setuptools_options():
     return {"build": {"build_base": str(base)}, "egg_info": {"egg_base": str(base)}}
 
 
-setup(packages=["pycell"], ext_modules=[Extension("pycell._pycell", sources=[])],
+setup(packages=["pycell"], package_data={"pycell": ["py.typed", "*.pyi"]}, ext_modules=[Extension("pycell._pycell", sources=[])],
       cmdclass={"build_ext": CMakeBuild}, options=setuptools_options())

@@ -9,18 +9,23 @@
 The guest sees the standard library (read-only) and a private /tmp, and
 nothing else unless granted: mounts, environment, host-mediated HTTP and host
 functions are keyword arguments of Sandbox / Sandbox.session. See
-docs/python.md; pycell.executor adapts a session to agent frameworks.
+docs/python.md. AsyncSandbox / AsyncSession are the same for asyncio,
+pycell.Client talks to a remote `pycell serve`, and pycell.executor adapts a
+session to agent frameworks (smolagents).
 """
 from . import _pycell
+from ._async import AsyncSandbox, AsyncSession
 from ._result import ExecResult, GuestError, TracebackFrame
 from ._sandbox import Sandbox, Session, Snapshot, settings_keywords
+from .client import Client, RemoteSession
 from .errors import (CorruptError, Error, ExecutionError, HostOSError, InvalidArgumentError, NotFoundError,
-                     ProtocolError, ResourceExhaustedError, UnavailableError)
+                     PermissionDeniedError, ProtocolError, ResourceExhaustedError, UnavailableError)
 
 __version__ = "0.1.0"
 #: CPython version of the guest, e.g. "3.13.5".
 guest_python_version = _pycell.python_version()
 
-__all__ = ["Sandbox", "Session", "Snapshot", "ExecResult", "GuestError", "TracebackFrame", "settings_keywords",
-           "Error", "InvalidArgumentError", "NotFoundError", "HostOSError", "CorruptError", "ProtocolError",
-           "ResourceExhaustedError", "UnavailableError", "ExecutionError", "guest_python_version"]
+__all__ = ["Sandbox", "Session", "Snapshot", "AsyncSandbox", "AsyncSession", "Client", "RemoteSession",
+           "ExecResult", "GuestError", "TracebackFrame", "settings_keywords", "Error", "InvalidArgumentError",
+           "NotFoundError", "HostOSError", "CorruptError", "ProtocolError", "ResourceExhaustedError",
+           "UnavailableError", "PermissionDeniedError", "ExecutionError", "guest_python_version"]

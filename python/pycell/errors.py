@@ -55,12 +55,22 @@ class UnavailableError(Error):
     code = "unavailable"
 
 
-class ExecutionError(Exception):
+class PermissionDeniedError(Error, PermissionError):
+    """A pycell server refused the request: a missing or wrong bearer token, or an Origin or
+    Host its policy does not accept (pycell.Client)."""
+
+    code = "permission_denied"
+
+
+class ExecutionError(Error):
     """Raised by pycell.executor when the guest code fails (see PycellExecutor).
 
-    str() is the printed output followed by the guest traceback; `result` is
-    the full ExecResult.
+    Session.exec never raises it: there a guest failure is reported in the
+    ExecResult. str() is the printed output followed by the guest traceback;
+    `result` is the full ExecResult.
     """
+
+    code = "execution"
 
     def __init__(self, message, result):
         super().__init__(message)

@@ -1,5 +1,7 @@
 """pycell.executor.PycellExecutor against the contract agent frameworks expect
 (smolagents' PythonExecutor): send_variables, send_tools, __call__ -> CodeOutput."""
+import datetime
+import decimal
 import gc
 import unittest
 import weakref
@@ -21,7 +23,7 @@ def tearDownModule():
 
 class ExecutorTest(unittest.TestCase):
     def setUp(self):
-        self.ex = PycellExecutor(sandbox, timeout_ms=20_000)
+        self.ex = PycellExecutor(sandbox=sandbox, timeout_ms=20_000)
 
     def tearDown(self):
         self.ex.close()
@@ -44,7 +46,7 @@ class ExecutorTest(unittest.TestCase):
 
     def test_send_variables(self):
         self.ex.send_variables({"rows": [1, 2, 3], "meta": {"name": "t"}})
-        self.assertEqual(self.ex("sum(rows), meta['name']").output, [6, "t"])
+        self.assertEqual(self.ex("[sum(rows), meta['name']]").output, [6, "t"])
         with self.assertRaises(TypeError):
             self.ex.send_variables({"bad": object()})
 
@@ -86,9 +88,68 @@ class ExecutorTest(unittest.TestCase):
                       "    return 'not final'\ngo()")
         self.assertEqual((out.output, out.is_final_answer), ("done", True))
 
-    def test_final_answer_that_is_not_json_arrives_as_repr(self):
-        out = self.ex("final_answer({3, 4})")
-        self.assertEqual((out.output, out.is_final_answer), ("{3, 4}", True))
+    def test_final_answer_keeps_types_json_lacks(self):
+        out = self.ex("import datetime, decimal\nfinal_answer(({3, 4}, b'x', datetime.date(2024, 1, 31), "
+                      "decimal.Decimal('1.10')))")
+        self.assertEqual((out.output, out.is_final_answer), (({3, 4}, b"x", datetime.date(2024, 1, 31),
+                                                               decimal.Decimal("1.10")), True))
+
+    def test_final_answer_of_another_type_arrives_as_repr(self):
+        out = self.ex("class Point:\n    def __repr__(self):\n        return 'Point()'\nfinal_answer(Point())")
+        self.assertEqual((out.output, out.is_final_answer), ("Point()", True))
+
+    def test_variables_and_tool_values_keep_their_types(self):
+        seen = []
+
+        def shift(day, delta):
+            seen.append((day, delta))
+            return day + delta
+
+        self.ex.send_tools({"shift": shift})
+        self.ex.send_variables({"start": datetime.date(2024, 1, 31), "pair": (1, 2), "tags": {"a"},
+                                "blob": b"\x00\xff", "price": decimal.Decimal("9.99"), "grid": {(0, 1): "x"}})
+        out = self.ex("import datetime\nd = shift(start, datetime.timedelta(days=1))\n"
+                      "[type(pair).__name__, type(tags).__name__, blob[1], str(price), grid[(0, 1)], d.isoformat()]")
+        self.assertEqual(out.output, ["tuple", "set", 255, "9.99", "x", "2024-02-01"])
+        self.assertEqual(seen, [(datetime.date(2024, 1, 31), datetime.timedelta(days=1))])
+
+    def test_a_value_json_changes_arrives_as_repr(self):
+        self.assertEqual(self.ex("(1, 2)").output, "(1, 2)")
+        self.assertEqual(self.ex("[1, 'a']").output, [1, "a"])
+
+    def test_logs_are_capped_like_smolagents(self):
+        out = self.ex("print('a' * 100_000 + 'END')")
+        self.assertLess(len(out.logs), 50_100)
+        self.assertIn("..._This content has been truncated to stay below 50000 characters_...", out.logs)
+        self.assertTrue(out.logs.startswith("aaaa") and out.logs.endswith("END\n"))
+        with PycellExecutor(sandbox=sandbox, max_print_outputs_length=100) as ex:
+            with self.assertRaises(pycell.ExecutionError) as cm:
+                ex("print('b' * 1000)\n1 / 0")
+            self.assertLess(len(str(cm.exception)), 200)
+            self.assertIn("ZeroDivisionError", str(cm.exception))
+
+    def test_remote_executor_constructor(self):
+        class Logger:
+            def log(self, *args, **kwargs):
+                pass
+
+        logger = Logger()
+        with PycellExecutor(["json", "collections.*", "*"], logger, sandbox=sandbox, timeout_ms=5000) as ex:
+            self.assertIs(ex.logger, logger)
+            self.assertEqual(ex("import collections\ncollections.Counter('aab')['a']").output, 2)
+        with self.assertRaises(pycell.NotFoundError):
+            PycellExecutor(["no_such_module_here"], logger, sandbox=sandbox)
+        with self.assertRaises(ValueError):
+            PycellExecutor(["os; print(1)"], logger, sandbox=sandbox)
+        with self.assertRaises(TypeError):
+            PycellExecutor(sandbox)
+
+    def test_cleanup_frees_the_session(self):
+        ex = PycellExecutor(sandbox=sandbox)
+        ex.cleanup()
+        self.assertTrue(ex.session.closed)
+        with self.assertRaises(pycell.UnavailableError):
+            ex("1")
 
     def test_final_answer_tool_post_processes(self):
         class FinalAnswerTool:  # the shape of smolagents' FinalAnswerTool
@@ -126,7 +187,7 @@ class ExecutorTest(unittest.TestCase):
         self.assertIn("SyntaxError", str(cm.exception))
 
     def test_limit_raises_and_the_executor_survives(self):
-        ex = PycellExecutor(sandbox, timeout_ms=300)
+        ex = PycellExecutor(sandbox=sandbox, timeout_ms=300)
         with ex:
             with self.assertRaises(pycell.ExecutionError) as cm:
                 ex("while True:\n    pass")
@@ -134,7 +195,7 @@ class ExecutorTest(unittest.TestCase):
             self.assertEqual(ex("1 + 1").output, 2)
 
     def test_hard_stop_rolls_back_to_the_last_successful_call(self):
-        with PycellExecutor(sandbox, fuel=500_000) as ex:
+        with PycellExecutor(sandbox=sandbox, fuel=500_000) as ex:
             ex("counter = 1")
             with self.assertRaises(pycell.ExecutionError) as cm:
                 ex("counter = 2\nwhile True:\n    pass")
@@ -142,14 +203,14 @@ class ExecutorTest(unittest.TestCase):
             self.assertEqual(ex("counter").output, 1)
 
     def test_tools_survive_a_rollback(self):
-        with PycellExecutor(sandbox, fuel=500_000) as ex:
+        with PycellExecutor(sandbox=sandbox, fuel=500_000) as ex:
             ex.send_tools({"double": lambda x: 2 * x})
             with self.assertRaises(pycell.ExecutionError):
                 ex("while True:\n    pass")
             self.assertEqual(ex("double(21)").output, 42)
 
     def test_an_executor_that_is_never_closed_is_freed(self):
-        ex = PycellExecutor(sandbox)
+        ex = PycellExecutor(sandbox=sandbox)
         ex.send_tools({"f": lambda: 1})
         alive = weakref.ref(ex)
         del ex
