@@ -98,6 +98,16 @@ class Rest(unittest.TestCase):
                      "/openapi.json", "/mcp"]:
             self.assertIn(path, doc["paths"])
 
+    def test_every_operation_has_a_unique_operation_id(self):
+        with open(OPENAPI_PATH) as f:
+            doc = json.load(f)
+        ids = [op.get("operationId") for item in doc["paths"].values()
+               for method, op in item.items() if method in ("get", "put", "post", "delete", "patch")]
+        self.assertNotIn(None, ids)
+        self.assertEqual(len(ids), len(set(ids)), ids)
+        self.assertIn("listFiles", ids)
+        self.assertIn("deleteFile", ids)
+
     def test_a_server_with_the_default_config_serves_docs_openapi_json_byte_for_byte(self):
         srv = Server(SERVER_ARGV)
         try:
@@ -503,7 +513,7 @@ class Rest(unittest.TestCase):
             status, _, b = self.req("POST", "/v1/exec", {"code": "1", **body})
             return status, error_of(b)
         for body in ({"files": []}, {"files": {"a": 1}}, {"files": {"a": "not base64!"}}, {"files": {"a": "YQ"}},
-                     {"files": {"a": "YR=="}}, {"output_files": "a"}, {"output_files": [1]},
+                     {"files": {"a": "Y==="}}, {"files": {"a": "YQ==YQ=="}}, {"output_files": "a"}, {"output_files": [1]},
                      {"output_files": ["a"] * 5000}):
             status, (code, message) = post(body)
             self.assertEqual((status, code), (400, "bad_request"), body)
@@ -515,8 +525,9 @@ class Rest(unittest.TestCase):
         # Past the body cap the request is refused before it is read.
         status, (code, message) = post({"files": {"big": base64.b64encode(b"x" * MAX_BODY).decode()}})
         self.assertEqual((status, code), (413, "payload_too_large"))
-        status, (code, message) = post({"output_files": ["/etc/passwd"]})
-        self.assertEqual((status, code), (400, "bad_request"))
+        status, _, b = self.req("POST", "/v1/exec", {"code": "import os\nos.mkdir('/tmp/d')",
+                                                    "output_files": ["/etc/passwd", "../x", "/tmp/d", ""]})
+        self.assertEqual(b["output_files"], {"/etc/passwd": None, "../x": None, "/tmp/d": None, "": None})
 
     def test_output_files_over_the_body_cap_are_413(self):
         status, _, b = self.req("POST", "/v1/exec", {

@@ -156,9 +156,9 @@ struct InlineFiles {
 };
 
 /// Reads "files" ({path: base64}) and "output_files" ([path]); false with a
-/// 400 written if malformed. At most limits.tmp_files output paths: /tmp
-/// cannot hold more files than that.
-bool inline_files(const json& body, const SessionConfig& sc, Response& res, InlineFiles& files) {
+/// 400 written if malformed. At most `max_outputs` output paths (the
+/// server's limits.tmp_files: /tmp cannot hold more files than that).
+bool inline_files(const json& body, uint64_t max_outputs, Response& res, InlineFiles& files) {
   if (body.contains("files")) {
     const json& f = body["files"];
     if (!f.is_object()) {
@@ -177,11 +177,10 @@ bool inline_files(const json& body, const SessionConfig& sc, Response& res, Inli
   }
   if (body.contains("output_files")) {
     const json& o = body["output_files"];
-    if (!o.is_array() || o.size() > sc.limits.tmp_files ||
+    if (!o.is_array() || o.size() > max_outputs ||
         !std::all_of(o.begin(), o.end(), [](const json& p) { return p.is_string(); })) {
       send_error(res, 400, "bad_request",
-                 "'output_files' must be an array of at most " + std::to_string(sc.limits.tmp_files) +
-                     " paths under /tmp");
+                 "'output_files' must be an array of at most " + std::to_string(max_outputs) + " paths under /tmp");
       return false;
     }
     for (const auto& p : o) files.out.push_back(p);
@@ -200,22 +199,20 @@ bool put_inline_files(Session& session, const InlineFiles& files, Response& res)
   return true;
 }
 
-/// Adds "output_files" ({path: base64, or null if absent}) to `out`, their
-/// bytes together at most `cap` (a response is bounded like a request);
-/// false with 400 (a path not under /tmp, a directory) or 413 written.
+/// Adds "output_files" ({path: base64, or null unless a file under /tmp})
+/// to `out`, their bytes together at most `cap` (a response is bounded like
+/// a request); false with 413 written past it. A path outside /tmp or a
+/// directory is null rather than an error: the run has happened, and the
+/// answer says truthfully that no such file came out of it.
 bool add_output_files(Session& session, const InlineFiles& files, uint64_t cap, json& out, Response& err) {
   if (files.out.empty()) return true;
   json got = json::object();
   uint64_t total = 0;
   for (const auto& path : files.out) {
     auto data = session.get_file(path);
-    if (!data && data.error().code() == ErrorCode::kNotFound) {
+    if (!data) {
       got[path] = nullptr;
       continue;
-    }
-    if (!data) {
-      send_host_error(err, data.error());
-      return false;
     }
     total += data->size();
     if (total > cap) {
@@ -254,6 +251,8 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
   auto& component = doc["components"]["schemas"]["SessionConfig"];
   component = nlohmann::ordered_json(config_schema);
   component.erase("$schema");
+  doc["components"]["schemas"]["ExecRequest"]["properties"]["output_files"]["maxItems"] =
+      cfg.session.limits.tmp_files;
   server.Get("/openapi.json", [text = doc.dump(2)](const Req&, Res& res) {
     res.set_content(text.data(), text.size(), "application/json");
   });
@@ -285,10 +284,9 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
     ExecOptions options;
     std::optional<SessionConfig> config;
     if (!exec_fields(*body, res, code, options) || !config_field(*body, res, cfg.session, cfg.session, config)) return;
-    const SessionConfig& sc = config ? *config : cfg.session;
     InlineFiles files;
-    if (!inline_files(*body, sc, res, files)) return;
-    uint64_t output_cap = sc.limits.output_bytes;
+    if (!inline_files(*body, cfg.session.limits.tmp_files, res, files)) return;
+    uint64_t output_cap = (config ? *config : cfg.session).limits.output_bytes;
     auto r = ctx.with_stateless_session(std::move(config), [&](Session& session) {
       if (!put_inline_files(session, files, res)) return;
       answer_exec(req, res, session, code, options, output_cap,
