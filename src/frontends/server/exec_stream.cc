@@ -2,6 +2,7 @@
 #include "exec_stream.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace pycell::server {
 namespace {
@@ -112,13 +113,23 @@ void ExecStream::output(Stream stream, std::string_view bytes) {
   }
 }
 
+void ExecStream::finish_output() {
+  for (Stream stream : {Stream::kStdout, Stream::kStderr}) {
+    PerStream& s = stream == Stream::kStdout ? out_ : err_;
+    flush_dropped(stream, /*wait=*/true);
+    // A sequence the run never completed: sent as it is (the encoder
+    // replaces what is not UTF-8), as the captured output keeps it.
+    if (!s.carry.empty()) send(stream == Stream::kStdout ? "stdout" : "stderr", {{"text", std::exchange(s.carry, {})}});
+  }
+}
+
 void ExecStream::result(const json& result) {
-  flush_dropped(Stream::kStdout, /*wait=*/true);
-  flush_dropped(Stream::kStderr, /*wait=*/true);
+  finish_output();
   send("result", result);
 }
 
 void ExecStream::error(std::string_view code, std::string_view message) {
+  finish_output();
   json e = {{"code", std::string(code)}, {"message", std::string(message)}};
   if (format_ == ExecFormat::kSse) {
     w_.send_event("error", dump({{"error", std::move(e)}}));

@@ -56,6 +56,8 @@ class ExecStream {
     std::string carry;     // a UTF-8 sequence cut at the end of a chunk
   };
   void send(std::string_view type, json data);
+  /// Sends what output is still held back: drop counts, a cut UTF-8 tail.
+  void finish_output();
   /// Reports dropped output; `wait`: even if that means waiting for room.
   bool flush_dropped(Stream stream, bool wait);
 
