@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -435,6 +436,19 @@ class Streaming(unittest.TestCase):
             self.assertIn(f'"value_repr":"{i}"'.encode(), data)
             sock = c.sock
         self.assertIs(c.sock, sock, "one connection throughout")
+
+    def test_sigterm_during_a_stream_ends_it_with_the_cancelled_result(self):
+        srv = Server(SERVER_ARGV, extra=self.ARGS)
+        c, r = srv.open_stream("/v1/exec", {"code": "print('go')\nwhile True: pass"}, "application/x-ndjson")
+        events = read_events(r, "application/x-ndjson")
+        self.assertEqual(next(events), ("stdout", {"text": "go"}))
+        srv.proc.send_signal(signal.SIGTERM)
+        rest = list(events)
+        c.close()
+        self.assertEqual(rest[-1][0], "result")
+        self.assertEqual(rest[-1][1]["result"]["exit_reason"], "cancelled")
+        self.assertEqual(srv.proc.wait(timeout=60), 0)  # a second SIGTERM would be a forced stop
+        srv.stop()
 
     def test_head_to_a_streamed_answer_is_refused_before_streaming(self):
         s = self.connect()
