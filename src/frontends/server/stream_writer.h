@@ -23,11 +23,12 @@ namespace pycell::server {
 /// a message only while less than stream_buffer_bytes are queued and unsent,
 /// and otherwise blocks the handler (backpressure: a run printing faster than
 /// its client reads is slowed to the client's pace; nothing is dropped), so a
-/// stream holds at most that plus one message. A client that reads nothing for
-/// stream_stall_ms is disconnected: a blocked write() then returns false, as
-/// does every later one, so a handler is never held longer than that by a
-/// client. A client that closes its connection (or sends EOF) is noticed at
-/// once, even while the handler writes nothing, and fires the on_close hook.
+/// stream holds at most that plus one message. The queue goes out in socket
+/// writes of at most 16 KiB, each of which must complete within
+/// stream_stall_ms: a client that accepts nothing for that long is
+/// disconnected, a blocked write() then returns false, as does every later
+/// one, and the on_close hook runs. A client that closes its connection (or
+/// sends EOF) is noticed at once, even while the handler writes nothing.
 class StreamWriter {
  public:
   virtual ~StreamWriter() = default;
