@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,12 @@ class ServerContext {
   /// progress or the server is shutting down.
   Result<ExecResult> exec_stateless(std::string_view code, const ExecOptions& options,
                                     std::optional<SessionConfig> config);
+
+  /// The admission and cleanup of exec_stateless around a caller's own use
+  /// of the fresh session (files in, a streamed run, files out): `use` runs
+  /// once the run is admitted, with the session borrowed for its duration.
+  /// Errors: as exec_stateless, before `use` is called.
+  Result<void> with_stateless_session(std::optional<SessionConfig> config, const std::function<void(Session&)>& use);
 
   /// Plain-language account of what the sandbox offers and refuses, with this
   /// server's limits and grants: tool descriptions and instructions quote it.
