@@ -160,6 +160,12 @@ class Session {
   /// too late for). The internal runs of set_variables and get_variable count.
   void cancel();
 
+  /// Stops the run in progress, if any, like cancel(); but a call that finds
+  /// no run (it ended, or has not started) does nothing, so it never stops a
+  /// later run. For a canceller that watched one run: a streaming client that
+  /// disconnected, whose cancel must not reach the session's next exec.
+  void cancel_current();
+
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;
   ~Session();

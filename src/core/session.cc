@@ -247,6 +247,7 @@ Result<void> cold_start(SessionState& s) {
   }
   s.wasi->out.captured.clear();
   s.wasi->err.captured.clear();
+  s.budget->finish();
   return Ok();
 }
 
@@ -438,6 +439,7 @@ Result<Session> Session::fork() {
 }
 
 void Session::cancel() { state_->budget->cancel(); }
+void Session::cancel_current() { state_->budget->cancel_current(); }
 
 Result<ExecResult> Session::run_once(const Engine& engine, std::string_view code, const ExecOptions& options,
                                      SessionConfig config) {

@@ -196,5 +196,38 @@ TEST(Budget, CancelIsKeptUntilARunFinishes) {
   EXPECT_EQ(b.refill(), rt::Budget::kSlice);
 }
 
+// A streaming client that disconnects just after its run ended used to leave
+// a cancel (Session::cancel) that stopped the session's next, unrelated run.
+TEST(Limits, CancelCurrentNeverReachesALaterRun) {
+  SessionConfig c;
+  c.limits.timeout_ms = 0;
+  Session s = new_session(c);
+  s.cancel_current();  // no run in progress
+  EXPECT_EQ(exec_ok(s, "print('next')").stdout_text, "next\n");
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    s.cancel_current();
+  });
+  ExecResult r = exec_ok(s, "while True: pass");
+  canceller.join();
+  EXPECT_EQ(r.exit_reason, ExitReason::kCancelled);
+  EXPECT_TRUE(r.rolled_back);
+}
+
+TEST(Budget, CancelCurrentActsOnlyBetweenStartAndFinish) {
+  using Clock = rt::Budget::Clock;
+  rt::Budget b;
+  b.cancel_current();
+  b.start(0, Clock::time_point::max(), Clock::time_point::max());
+  EXPECT_EQ(b.refill(), rt::Budget::kSlice);
+  b.cancel_current();
+  EXPECT_EQ(b.refill(), 0);
+  EXPECT_EQ(b.stop(), rt::Budget::Stop::kCancelled);
+  b.finish();
+  b.cancel_current();
+  b.start(0, Clock::time_point::max(), Clock::time_point::max());
+  EXPECT_EQ(b.refill(), rt::Budget::kSlice);
+}
+
 }  // namespace
 }  // namespace pycell

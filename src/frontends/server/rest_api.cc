@@ -131,10 +131,12 @@ void answer_exec(const Request& req, Response& res, Session& session, std::strin
   ExecStream events(writer, format, output_cap);
   options.on_output = [&events](Stream stream, std::string_view bytes) { events.output(stream, bytes); };
   Result<ExecResult> r = [&] {
-    // A client that disconnects within microseconds of the run's end leaves a
-    // cancel that stops the session's next run, as a DELETE racing an exec
-    // does: Session::cancel has no run to aim at then.
-    auto watch = writer.on_close([&session] { session.cancel(); });
+    // cancel_current: a disconnect after the run ended must not stop the
+    // session's next run. One before the run is seen by closed(); one in the
+    // microseconds between that check and the run's start leaves the run to
+    // its limits.
+    auto watch = writer.on_close([&session] { session.cancel_current(); });
+    if (writer.closed()) session.cancel();
     return session.exec(code, options);
   }();
   Response err;
