@@ -71,7 +71,9 @@ std::string describe(const SessionConfig& sc) {
 
 ServerContext::ServerContext(const ServerConfig& config, Engine engine, std::unique_ptr<SessionPool> pool)
     : config_(config),
-      sessions_(std::move(engine), RegistryLimits{config.max_sessions, config.session_idle_ms, config.max_snapshots,
+      sessions_(std::move(engine), RegistryLimits{config.max_sessions,
+                                                  std::min(config.max_sessions, config.max_sessions_per_principal),
+                                                  config.session_idle_ms, config.max_snapshots,
                                                   config.max_snapshot_bytes, config.snapshot_idle_ms}),
       pool_(std::move(pool)),
       summary_(describe(config.session)) {}
@@ -96,7 +98,7 @@ Result<std::unique_ptr<ServerContext>> ServerContext::create(const ServerConfig&
 }
 
 Result<ExecResult> ServerContext::exec_stateless(std::string_view code, const ExecOptions& options,
-                                                 std::optional<SessionConfig> config) {
+                                                 std::optional<SessionConfig> config, const StatelessHooks& hooks) {
   if (stateless_running_.fetch_add(1) >= config_.max_stateless_execs) {
     stateless_running_--;
     return Error(ErrorCode::kResourceExhausted,
@@ -108,8 +110,13 @@ Result<ExecResult> ServerContext::exec_stateless(std::string_view code, const Ex
   } release{stateless_running_};
   // Tracked by the registry while it runs, so that shutdown cancels it too.
   auto run = [&](Session& session) -> Result<ExecResult> {
+    if (!hooks.variables.empty()) {
+      if (auto bound = session.set_variables(hooks.variables); !bound) return bound.error();
+    }
     if (!sessions_.track_run(&session)) return Error(ErrorCode::kResourceExhausted, "the server is shutting down");
+    if (hooks.on_session) hooks.on_session(&session);
     auto r = session.exec(code, options);
+    if (hooks.on_session) hooks.on_session(nullptr);
     sessions_.untrack_run(&session);
     return r;
   };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,16 @@
 #include "server.h"
 
 namespace pycell::server {
+
+/// What a caller of exec_stateless may add to the run, all optional.
+struct StatelessHooks {
+  /// A JSON object of variables bound in __main__ before the code runs
+  /// (Session::set_variables); empty: none.
+  std::string variables;
+  /// Called with the session before the run starts and with nullptr once it
+  /// has ended, so that another thread can cancel the run in between.
+  std::function<void(Session*)> on_session;
+};
 
 class ServerContext {
  public:
@@ -31,8 +42,10 @@ class ServerContext {
   /// by policy::apply_json). The run is cancelled by sessions().cancel_all().
   /// Errors: kResourceExhausted when max_stateless_execs runs are in
   /// progress or the server is shutting down.
+  /// Errors also: kInvalidArgument when hooks.variables is not a JSON
+  /// object of identifiers.
   Result<ExecResult> exec_stateless(std::string_view code, const ExecOptions& options,
-                                    std::optional<SessionConfig> config);
+                                    std::optional<SessionConfig> config, const StatelessHooks& hooks = {});
 
   /// Plain-language account of what the sandbox offers and refuses, with this
   /// server's limits and grants: tool descriptions and instructions quote it.

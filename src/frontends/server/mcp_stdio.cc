@@ -1,12 +1,22 @@
 // MCP over stdio: newline-delimited JSON-RPC on stdin/stdout, logs on stderr.
 // Nothing else may reach stdout: guest output is captured by the sessions.
-// SIGINT/SIGTERM cancel the run in progress and end the server (status 0).
+// tools/call runs on a thread of its own (at most max_inflight_requests at
+// once), so the reading thread answers ping, lists and notifications/cancelled
+// during a run. A cancelled request gets no response (2025-11-25
+// basic/utilities/cancellation). At end of input the requests in flight are
+// finished and answered; SIGINT/SIGTERM cancel them and end the server
+// (status 0).
 #include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "context.h"
 #include "mcp.h"
@@ -17,9 +27,12 @@
 namespace pycell::server {
 namespace {
 
+std::mutex stdout_mu;
+
 void send(const json& message) {
   std::string line = dump(message);
   line += '\n';
+  std::lock_guard lock(stdout_mu);  // one whole line at a time, from any thread
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
 }
@@ -78,6 +91,77 @@ class LineReader {
   bool stopped_ = false;
 };
 
+/// The requests in flight: their threads, and cancellation by id.
+class InFlight {
+ public:
+  InFlight(McpServer& mcp, size_t max) : mcp_(mcp), max_(max) {}
+
+  /// Starts `message` (a request, its envelope checked) on a thread of its
+  /// own. Returns an error to send instead when it cannot.
+  std::optional<json> start(const McpClient& client, std::shared_ptr<const json> message, const Envelope& envelope) {
+    const std::string key = dump(envelope.id);
+    auto rc = std::make_shared<RequestContext>();
+    rc->notify = [](const json& m) { send(m); };
+    rc->progress_token = envelope.progress_token();
+    {
+      std::lock_guard lock(mu_);
+      if (calls_.size() >= max_) {
+        return jsonrpc_error(envelope.id, kInternalError,
+                             "busy: " + std::to_string(max_) + " requests are in progress; retry when one ends");
+      }
+      if (!calls_.emplace(key, rc).second) {
+        return jsonrpc_error(envelope.id, kInvalidRequest, "a request with this id is already in progress");
+      }
+    }
+    std::thread([this, client, message = std::move(message), key, rc] {
+      std::optional<json> invalid;
+      const Envelope env = check_envelope(*message, invalid);
+      McpClient mine = client;
+      auto reply = mcp_.handle(mine, env, rc.get());
+      bool cancelled;
+      {
+        std::lock_guard lock(mu_);
+        calls_.erase(key);
+        cancelled = rc->cancelled();
+      }
+      if (reply && !cancelled) send(*reply);
+      std::lock_guard lock(mu_);
+      done_++;
+      cv_.notify_all();
+    }).detach();
+    std::lock_guard lock(mu_);
+    started_++;
+    return std::nullopt;
+  }
+
+  /// notifications/cancelled: stops the request if it is still running.
+  /// Unknown ids are ignored, as the spec asks.
+  void cancel(const json& id) {
+    if (id.is_null()) return;
+    std::lock_guard lock(mu_);
+    if (auto it = calls_.find(dump(id)); it != calls_.end()) it->second->cancel();
+  }
+
+  void cancel_all() {
+    std::lock_guard lock(mu_);
+    for (auto& [key, rc] : calls_) rc->cancel();
+  }
+
+  /// Waits for every started request's thread to finish.
+  void drain() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_ == started_; });
+  }
+
+ private:
+  McpServer& mcp_;
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<RequestContext>> calls_;
+  uint64_t started_ = 0, done_ = 0;
+};
+
 }  // namespace
 
 std::optional<json> McpServer::handle_line(McpClient& client, std::string_view line) {
@@ -104,8 +188,6 @@ int run_mcp_stdio(const ServerConfig& config) {
     close(wake[1]);
     return 1;
   }
-  // Runs happen on the main thread, which reads no input meanwhile: the
-  // signal is what can stop a run with no time limit.
   signals.watch("pycell mcp", [&] {
     (*ctx)->stopping = true;
     (*ctx)->sessions().cancel_all();
@@ -114,6 +196,7 @@ int run_mcp_stdio(const ServerConfig& config) {
   });
   McpServer mcp(**ctx);
   McpClient client{"mcp:stdio", {}, false};
+  InFlight inflight(mcp, std::max<size_t>(config.max_inflight_requests, 1));
   LineReader reader(STDIN_FILENO, wake[0]);
   std::string line;
   bool too_long = false;
@@ -125,8 +208,27 @@ int run_mcp_stdio(const ServerConfig& config) {
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (auto reply = mcp.handle_line(client, line)) send(*reply);
+    std::string why;
+    auto message = parse_json(line, &why);
+    if (!message) {
+      send(jsonrpc_error(nullptr, kParseError, "parse error: " + why));
+      continue;
+    }
+    std::optional<json> invalid;
+    auto owned = std::make_shared<const json>(std::move(*message));
+    Envelope envelope = check_envelope(*owned, invalid);
+    if (invalid) {
+      send(*invalid);
+    } else if (envelope.kind == Envelope::Kind::kNotification && envelope.method == "notifications/cancelled") {
+      inflight.cancel(envelope.cancelled_id());
+    } else if (envelope.kind == Envelope::Kind::kRequest && slow_method(envelope.method)) {
+      if (auto refused = inflight.start(client, owned, envelope)) send(*refused);
+    } else if (auto reply = mcp.handle(client, envelope)) {
+      send(*reply);
+    }
   }
+  if ((*ctx)->stopping) inflight.cancel_all();
+  inflight.drain();
   signals.stop();
   close(wake[0]);
   close(wake[1]);
