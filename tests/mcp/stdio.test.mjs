@@ -5,10 +5,11 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { checkProbe, probes } from './probes.mjs';
-import { connectStdio, mcpArgs } from './server.mjs';
+import { connectStdio, connectStdioModern, mcpArgs } from './server.mjs';
 import { toolSuite } from './tools.mjs';
 
-toolSuite('stdio', () => connectStdio());
+toolSuite('stdio 2025-11-25', () => connectStdio(), '2025-11-25');
+toolSuite('stdio 2026-07-28', () => connectStdioModern(), '2026-07-28');
 
 /** Sends raw lines to a fresh stdio server; resolves with the parsed replies. */
 function rawExchange(lines, expected, extra = []) {
@@ -41,15 +42,17 @@ test('stdio: malformed messages get JSON-RPC errors and the server keeps serving
   assert.equal(replies[2].error.code, -32600);  // before initialize
   assert.equal(replies[3].result.protocolVersion, '2025-06-18');
   assert.equal(replies[4].error.code, -32601);
-  assert.equal(replies[5].error.code, -32602);
-  assert.deepEqual(replies[6], { jsonrpc: '2.0', id: 6, result: {} });
+  // tools/call (id 5) answers from its own thread: find it by id.
+  const byId = (id) => replies.find((r) => r.id === id);
+  assert.equal(byId(5).result.isError, true);  // arguments that miss 'code': a tool error (2025-11-25)
+  assert.deepEqual(byId(6), { jsonrpc: '2.0', id: 6, result: {} });
 });
 
 test('stdio: an unknown protocol version is answered with the server\'s own', async () => {
   const [reply] = await rawExchange([
     '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"1999-01-01","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}',
   ], 1);
-  assert.equal(reply.result.protocolVersion, '2025-06-18');
+  assert.equal(reply.result.protocolVersion, '2025-11-25');
   assert.equal(reply.result.serverInfo.name, 'pycell');
 });
 
@@ -58,7 +61,11 @@ const initLine = '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"proto
 test('stdio: malformed envelopes, type-confused params and deep nesting get exact errors; the server keeps serving', async () => {
   const replies = await rawExchange([initLine, ...probes.map((p) => p.line)], 1 + probes.length);
   assert.equal(replies[0].result.protocolVersion, '2025-06-18');
-  probes.forEach((p, i) => checkProbe(assert, p, replies[i + 1]));
+  // tools/call runs on a thread of its own, so replies with an id are
+  // matched by id; the rest (id null) keep their order.
+  const withId = new Map(replies.slice(1).filter((r) => r.id !== null).map((r) => [JSON.stringify(r.id), r]));
+  const nullIds = replies.slice(1).filter((r) => r.id === null);
+  for (const p of probes) checkProbe(assert, p, p.id === null ? nullIds.shift() : withId.get(JSON.stringify(p.id)));
 });
 
 test('stdio: SIGTERM cancels a run without a time limit and exits with status 0', async () => {

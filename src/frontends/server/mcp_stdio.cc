@@ -4,8 +4,8 @@
 // once), so the reading thread answers ping, lists and notifications/cancelled
 // during a run. A cancelled request gets no response (2025-11-25
 // basic/utilities/cancellation). At end of input the requests in flight are
-// finished and answered; SIGINT/SIGTERM cancel them and end the server
-// (status 0).
+// finished and answered; SIGINT/SIGTERM stop them (their results say
+// "cancelled") and end the server (status 0).
 #include <poll.h>
 #include <unistd.h>
 
@@ -142,11 +142,6 @@ class InFlight {
     if (auto it = calls_.find(dump(id)); it != calls_.end()) it->second->cancel();
   }
 
-  void cancel_all() {
-    std::lock_guard lock(mu_);
-    for (auto& [key, rc] : calls_) rc->cancel();
-  }
-
   /// Waits for every started request's thread to finish.
   void drain() {
     std::unique_lock lock(mu_);
@@ -227,7 +222,8 @@ int run_mcp_stdio(const ServerConfig& config) {
       send(*reply);
     }
   }
-  if ((*ctx)->stopping) inflight.cancel_all();
+  // After a signal the runs were cancelled through the registry: they end
+  // at once and their results (exit_reason "cancelled") are still sent.
   inflight.drain();
   signals.stop();
   close(wake[0]);
