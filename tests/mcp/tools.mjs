@@ -155,6 +155,8 @@ export function toolSuite(name, connect, version) {
       for (const id of ids) await client.callTool({ name: 'close_session', arguments: { session_id: id } });
       const again = await client.callTool({ name: 'create_session', arguments: {} });
       assert.equal(again.isError, false);
+      // Sessions belong to the principal, not to this connection: close it.
+      await client.callTool({ name: 'close_session', arguments: { session_id: again.structuredContent.session_id } });
     } finally {
       await close();
     }

@@ -222,6 +222,93 @@ class Rest(unittest.TestCase):
         self.assertEqual(status, 400)
         self.assertIn("operator", error_of(b)[1])
 
+    # --- streamed exec (SSE, NDJSON) -------------------------------------
+    def test_exec_streams_sse_events_in_order_then_the_same_result_as_json(self):
+        code = "import sys\nprint('out1')\nprint('err1', file=sys.stderr)\nprint('out2')\n6*7"
+        status, r, events = self.srv.stream("/v1/exec", {"code": code})
+        self.assertEqual(status, 200)
+        self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
+        self.assertEqual(r.getheader("Cache-Control"), "no-store")
+        self.assertEqual(r.getheader("Transfer-Encoding"), "chunked")
+        runs = []  # consecutive output of one stream, joined
+        for kind, data in events[:-1]:
+            self.assertIn(kind, ("stdout", "stderr"))
+            self.assertEqual(set(data), {"text"})
+            if runs and runs[-1][0] == kind:
+                runs[-1][1] += data["text"]
+            else:
+                runs.append([kind, data["text"]])
+        self.assertEqual(runs, [["stdout", "out1\n"], ["stderr", "err1\n"], ["stdout", "out2\n"]])
+        kind, streamed = events[-1]
+        self.assertEqual(kind, "result")
+        _, _, plain = self.req("POST", "/v1/exec", {"code": code})
+        for field in ("wall_time_ms", "fuel_used"):  # a warm pooled session or not
+            del streamed[field], plain[field]
+        self.assertEqual(streamed, plain)
+        self.assertEqual(plain["value_repr"], "42")
+
+    def test_session_exec_streams_ndjson_records_with_the_session_id(self):
+        sid = self.new_session()
+        status, r, events = self.srv.stream(f"/v1/sessions/{sid}/exec", {"code": "x = 5\nprint(x)"},
+                                            accept="application/x-ndjson")
+        self.assertEqual((status, r.getheader("Content-Type")), (200, "application/x-ndjson"))
+        self.assertEqual(events[0], ("stdout", {"text": "5"}))
+        self.assertEqual(events[-1][0], "result")
+        self.assertEqual(events[-1][1]["result"]["session_id"], sid)
+        status, _, events = self.srv.stream(f"/v1/sessions/{sid}/exec", {"code": "x * 2"},
+                                            accept="application/x-ndjson")
+        self.assertEqual(events, [("result", {"result": events[-1][1]["result"]})])
+        self.assertEqual(events[-1][1]["result"]["value_repr"], "10")
+        self.assertEqual(self.exec_in(sid, "x")["value_repr"], "5")
+
+    def test_accept_picks_the_first_listed_format_and_defaults_to_json(self):
+        for accept, expected in (("application/json, text/event-stream", "application/json"),
+                                 ("text/plain", "application/json"),
+                                 ("*/*;q=0.1, text/event-stream", "application/json"),
+                                 ("application/x-ndjson;q=0.5, text/event-stream", "application/x-ndjson"),
+                                 ("Text/Event-Stream; charset=utf-8", "text/event-stream")):
+            c, r = self.srv.open_stream("/v1/exec", {"code": "1"}, accept)
+            r.read()
+            c.close()
+            self.assertEqual((r.status, r.getheader("Content-Type")), (200, expected), accept)
+
+    def test_a_streamed_exec_refused_before_it_runs_gets_a_plain_json_error(self):
+        for path, body, status, code in (("/v1/sessions/ses_nope/exec", {"code": "1"}, 404, "not_found"),
+                                         ("/v1/exec", {"code": 1}, 400, "bad_request"),
+                                         ("/v1/exec", {"code": "1", "config": {"limits": {"timeout_ms": -1}}},
+                                          400, "bad_request")):
+            got, r, events = self.srv.stream(path, body)
+            self.assertEqual((got, r.getheader("Content-Type")), (status, "application/json"), path)
+            self.assertEqual(error_of(events[0][1])[0], code)
+
+    def test_a_streamed_run_times_out_as_a_plain_one_does(self):
+        status, _, events = self.srv.stream("/v1/exec", {"code": "print('go')\nwhile True: pass"})
+        self.assertEqual(status, 200)
+        self.assertEqual(events[0], ("stdout", {"text": "go"}))
+        kind, result = events[-1]
+        self.assertEqual((kind, result["exit_reason"]), ("result", "timeout"))
+        _, _, plain = self.req("POST", "/v1/exec", {"code": "print('go')\nwhile True: pass"})
+        self.assertEqual(plain["exit_reason"], "timeout")
+
+    def test_streamed_output_stops_at_output_bytes_as_captured_output_does(self):
+        status, _, events = self.srv.stream("/v1/exec", {"code": "print('x' * 5000)",
+                                                         "config": {"limits": {"output_bytes": 1000}}})
+        self.assertEqual(status, 200)
+        text = "".join(d["text"] for k, d in events if k == "stdout")
+        self.assertEqual(text, "x" * 1000)
+        self.assertTrue(events[-1][1]["stdout_truncated"])
+
+    def test_streamed_text_never_splits_a_character(self):
+        text = "a" + "\u00e9" * 20000 + "\u20ac" * 7000 + "\n"
+        code = "print('a' + '\\u00e9' * 20000 + '\\u20ac' * 7000)"
+        status, _, events = self.srv.stream("/v1/exec", {"code": code},
+                                            accept="application/x-ndjson")
+        self.assertEqual(status, 200)
+        pieces = [d["text"] for k, d in events if k == "stdout"]
+        self.assertGreater(len(pieces), 2)  # cut into several events
+        self.assertNotIn("\ufffd", "".join(pieces))
+        self.assertEqual("".join(pieces), text)
+
     def test_400_bad_bodies(self):
         for body, needle in [("{not json", "not valid JSON"), ("[1]", "JSON object"), ({}, "'code' is required"),
                              ({"code": 1}, "'code' is required"), ({"code": "1", "mode": "repl"}, "'mode'"),

@@ -59,6 +59,26 @@ class Server:
         finally:
             c.close()
 
+    def open_stream(self, path, body, accept, token=True):
+        """POSTs `body` asking for `accept`; returns (connection, response) with the body unread."""
+        h = {"Accept": accept, "Content-Type": "application/json"}
+        if token and self.token:
+            h["Authorization"] = "Bearer " + self.token
+        c = self.conn()
+        c.request("POST", path, body=json.dumps(body), headers=h)
+        return c, c.getresponse()
+
+    def stream(self, path, body, accept="text/event-stream"):
+        """A whole streamed exec: (status, response, events) where events are (type, data) pairs
+        parsed from SSE or NDJSON; a non-2xx answer's events are [("json", body)]."""
+        c, r = self.open_stream(path, body, accept)
+        try:
+            if r.status != 200:
+                return r.status, r, [("json", json.loads(r.read()))]
+            return r.status, r, list(read_events(r, accept))
+        finally:
+            c.close()
+
     def stop(self):
         """SIGTERM, as an operator would; returns the exit status."""
         if self.proc.poll() is None:
@@ -67,3 +87,23 @@ class Server:
         self._drainer.join(timeout=10)
         self.proc.stderr.close()
         return status
+
+
+def read_events(r, accept):
+    """Yields (type, data) from a streamed exec answer as it arrives: SSE events (data parsed
+    as JSON) or NDJSON records (data is the record without "type")."""
+    if accept == "application/x-ndjson":
+        for line in r:
+            rec = json.loads(line)
+            yield rec.pop("type"), rec
+        return
+    event, data = None, []
+    for raw in r:
+        line = raw.decode().rstrip("\n")
+        if line.startswith("event: "):
+            event = line[len("event: "):]
+        elif line.startswith("data: "):
+            data.append(line[len("data: "):])
+        elif line == "":
+            yield event, json.loads("\n".join(data))
+            event, data = None, []

@@ -9,14 +9,16 @@ instead of hanging it.
 import http.client
 import json
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from server_proc import Server  # noqa: E402
+from server_proc import Server, read_events  # noqa: E402
 
 SERVER_ARGV = []
 SLOWLORIS = 24
@@ -63,6 +65,41 @@ def closed_by_peer(sock, within_s):
         except (ConnectionResetError, BrokenPipeError):
             return True
     return False
+
+
+def post_head(path, body, accept, version="HTTP/1.1", extra=""):
+    data = json.dumps(body).encode()
+    return (f"POST {path} {version}\r\nHost: localhost\r\nAccept: {accept}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n{extra}\r\n").encode() + data
+
+
+def read_until_closed(sock):
+    """Everything the server sends until it closes; a reset counts as the end."""
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(1 << 20)
+        except (ConnectionResetError, BrokenPipeError):
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def dechunk(data):
+    """(body, complete) of a chunked body: complete if the last chunk arrived."""
+    body = b""
+    while True:
+        line, sep, rest = data.partition(b"\r\n")
+        if not sep:
+            return body, False
+        size = int(line.split(b";")[0], 16)
+        if size == 0:
+            return body, True
+        if len(rest) < size + 2:
+            return body + rest[:size], False
+        body += rest[:size]
+        data = rest[size + 2:]
 
 
 def peak_rss_kib(pid):
@@ -259,6 +296,162 @@ class Crowded(unittest.TestCase):
             self.assertEqual((status, code, retry), (503, "overloaded", "1"))
             self.assertIn("workers are busy", message)
             self.assertLess(t, min(ran), "refused only after a run ended: it was queued")
+
+class Streaming(unittest.TestCase):
+    """Streamed responses (SSE, NDJSON) through the transport: disconnects, slow readers, HTTP/1.0."""
+    STALL_MS = 1500
+
+    @classmethod
+    def setUpClass(cls):
+        cls.mnt = tempfile.mkdtemp()
+        cls.srv = Server(SERVER_ARGV, extra=["--threads", "2", "--stream-stall-ms", str(cls.STALL_MS),
+                                             "--timeout-ms", "60000", "--output-bytes", str(16 << 20),
+                                             "--mount", f"{cls.mnt}:/mnt:rw"])
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.srv.stop() == 0, "clean exit on SIGTERM"
+        shutil.rmtree(cls.mnt)
+
+    def connect(self, rcvbuf=None):
+        s = socket.socket()
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(60)
+        s.connect((self.srv.host, self.srv.port))
+        self.addCleanup(s.close)
+        return s
+
+    def wait_for(self, predicate, what):
+        deadline = time.monotonic() + 20
+        while not predicate():
+            self.assertLess(time.monotonic(), deadline, "timed out waiting for " + what)
+            time.sleep(0.02)
+
+    def session(self):
+        status, _, b = self.srv.request("POST", "/v1/sessions", {})
+        self.assertEqual(status, 201)
+        sid = b["session_id"]
+        self.addCleanup(self.srv.request, "DELETE", "/v1/sessions/" + sid)
+        return sid
+
+    def busy(self, sid):
+        return [s["busy"] for s in self.srv.request("GET", "/v1/sessions")[2]["sessions"] if s["session_id"] == sid]
+
+    def test_a_client_that_disconnects_mid_stream_cancels_its_session_run(self):
+        sid = self.session()
+        code = "import time\ny = 1\nprint('started')\ntime.sleep(30)\ny = 2"
+        c, r = self.srv.open_stream(f"/v1/sessions/{sid}/exec", {"code": code}, "text/event-stream")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(next(read_events(r, "text/event-stream")), ("stdout", {"text": "started"}))
+        c.sock.shutdown(socket.SHUT_RDWR)
+        c.close()
+        self.wait_for(lambda: self.busy(sid) == [False], "the run to end")
+        _, _, b = self.srv.request("POST", f"/v1/sessions/{sid}/exec", {"code": "'y' in globals()"})
+        # Cancelled, hence rolled back to before the run: y was never set.
+        self.assertEqual(b["value_repr"], "False")
+
+    def test_a_client_that_disconnects_during_a_silent_run_cancels_it(self):
+        s = self.connect()
+        s.sendall(post_head("/v1/exec", {"code": "while True: pass"}, "application/x-ndjson"))
+        self.assertIn(b"200 OK", s.recv(4096))
+        self.wait_for(lambda: self.srv.request("GET", "/v1/health")[2]["stateless_running"] == 1, "the run")
+        s.close()
+        self.wait_for(lambda: self.srv.request("GET", "/v1/health")[2]["stateless_running"] == 0,
+                      "the run to be cancelled")
+
+    def test_a_client_that_stops_reading_is_dropped_after_the_stall_limit_and_frees_its_worker(self):
+        # Both workers: one stalled stream each; a third request needs one of them back.
+        code = "import sys\nfor _ in range(1024): sys.stdout.write('x' * 16384)"
+        stalled = []
+        for _ in range(2):
+            s = self.connect(rcvbuf=4096)
+            s.sendall(post_head("/v1/exec", {"code": code}, "text/event-stream"))
+            stalled.append(s)
+        self.wait_for(lambda: self.srv.request("GET", "/v1/health")[2]["stateless_running"] == 0,
+                      "the stalled streams to be dropped")
+        for s in stalled:
+            head, _, body = read_until_closed(s).partition(b"\r\n\r\n")
+            self.assertIn(b"200 OK", head)
+            data, complete = dechunk(body)
+            self.assertFalse(complete, "a dropped stream ends without its last chunk")
+            self.assertTrue(data.startswith(b"event: stdout\n"))
+
+    def test_output_a_client_cannot_take_is_dropped_and_counted_exactly(self):
+        done = os.path.join(self.mnt, "printed")
+        code = ("import sys\nfor _ in range(1024): sys.stdout.write('x' * 16384)\n"
+                "open('/mnt/printed', 'w').close()")
+        s = self.connect(rcvbuf=4096)
+        s.sendall(post_head("/v1/exec", {"code": code}, "application/x-ndjson"))
+        # Read nothing until the run has printed everything (16 MiB, far more than socket
+        # buffers and the 256 KiB queue hold).
+        self.wait_for(lambda: os.path.exists(done), "the output")
+        os.remove(done)
+        f = s.makefile("rb")
+        status = f.readline()
+        self.assertIn(b"200 OK", status)
+        while f.readline() != b"\r\n":
+            pass
+        received = dropped = 0
+        for kind, data in read_events(http_chunks(f), "application/x-ndjson"):
+            if kind == "stdout":
+                received += len(data["text"])
+            elif kind == "dropped":
+                self.assertEqual(data["stream"], "stdout")
+                dropped += data["bytes"]
+            else:
+                self.assertEqual(kind, "result")
+                self.assertEqual(data["result"]["exit_reason"], "ok")
+                self.assertEqual(len(data["result"]["stdout"]), 16 << 20)  # the result has it all
+                break
+        self.assertGreater(dropped, 0)
+        self.assertEqual(received + dropped, 16 << 20)
+
+    def test_an_http10_stream_ends_when_the_connection_closes(self):
+        s = self.connect()
+        s.sendall(post_head("/v1/exec", {"code": "print('a')\n1"}, "application/x-ndjson", version="HTTP/1.0"))
+        head, _, body = read_until_closed(s).partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.0 200"), head)
+        self.assertNotIn(b"transfer-encoding", head.lower())
+        lines = [json.loads(line) for line in body.splitlines()]
+        self.assertEqual(lines[0], {"type": "stdout", "text": "a"})
+        self.assertEqual(lines[-1]["result"]["value_repr"], "1")
+
+    def test_a_keep_alive_connection_goes_on_after_a_stream(self):
+        c = http.client.HTTPConnection(self.srv.host, self.srv.port, timeout=60)
+        self.addCleanup(c.close)
+        for i in range(3):
+            accept = "text/event-stream" if i < 2 else "application/json"
+            c.request("POST", "/v1/exec", body=json.dumps({"code": f"{i}"}), headers={"Accept": accept})
+            r = c.getresponse()
+            data = r.read()
+            self.assertEqual(r.status, 200)
+            self.assertIn(f'"value_repr":"{i}"'.encode(), data)
+            sock = c.sock
+        self.assertIs(c.sock, sock, "one connection throughout")
+
+    def test_head_to_a_streamed_answer_is_refused_before_streaming(self):
+        s = self.connect()
+        s.sendall(b"HEAD /v1/exec HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
+        status, headers, _ = read_response(s)
+        self.assertEqual(status, 405)
+
+
+def http_chunks(f):
+    """The lines of a chunked body read from file `f`, chunk framing removed."""
+    pending = b""
+    while True:
+        size = int(f.readline().split(b";")[0], 16)
+        if size == 0:
+            if pending:
+                yield pending
+            return
+        pending += f.read(size)
+        f.readline()
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line + b"\n"
+
 
 if __name__ == "__main__":
     if "--" not in sys.argv:

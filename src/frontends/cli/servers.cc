@@ -58,6 +58,12 @@ ServerCommands::ServerCommands(CLI::App& app) {
       ->capture_default_str();
   serve_->add_option("--body-timeout-ms", c.body_timeout_ms, "Time to receive a request's body; slower: closed")
       ->capture_default_str();
+  serve_->add_option("--stream-buffer-bytes", c.stream_buffer_bytes,
+                     "Bytes of a streamed response (SSE, NDJSON) queued ahead of a client; past it the run waits")
+      ->capture_default_str();
+  serve_->add_option("--stream-stall-ms", c.stream_stall_ms,
+                     "A streaming client that reads nothing this long is closed and its run cancelled")
+      ->capture_default_str();
   serve_->add_option("--keep-alive-ms", c.keep_alive_ms, "Idle time before a keep-alive connection is closed")
       ->capture_default_str();
   serve_->add_option("--max-snapshots", c.max_snapshots, "Snapshots kept at once; past it 429")->capture_default_str();

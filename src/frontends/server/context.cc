@@ -98,7 +98,15 @@ Result<std::unique_ptr<ServerContext>> ServerContext::create(const ServerConfig&
 }
 
 Result<ExecResult> ServerContext::exec_stateless(std::string_view code, const ExecOptions& options,
-                                                 std::optional<SessionConfig> config, const StatelessHooks& hooks) {
+                                                 std::optional<SessionConfig> config) {
+  std::optional<Result<ExecResult>> out;
+  auto r = with_stateless_session(std::move(config), [&](Session& session) { out = session.exec(code, options); });
+  if (!r) return r.error();
+  return std::move(*out);
+}
+
+Result<void> ServerContext::with_stateless_session(std::optional<SessionConfig> config,
+                                                   const std::function<void(Session&)>& use) {
   if (stateless_running_.fetch_add(1) >= config_.max_stateless_execs) {
     stateless_running_--;
     return Error(ErrorCode::kResourceExhausted,
@@ -109,16 +117,15 @@ Result<ExecResult> ServerContext::exec_stateless(std::string_view code, const Ex
     ~Release() { n--; }
   } release{stateless_running_};
   // Tracked by the registry while it runs, so that shutdown cancels it too.
-  auto run = [&](Session& session) -> Result<ExecResult> {
-    if (!hooks.variables.empty()) {
-      if (auto bound = session.set_variables(hooks.variables); !bound) return bound.error();
-    }
+  auto run = [&](Session& session) -> Result<void> {
     if (!sessions_.track_run(&session)) return Error(ErrorCode::kResourceExhausted, "the server is shutting down");
-    if (hooks.on_session) hooks.on_session(&session);
-    auto r = session.exec(code, options);
-    if (hooks.on_session) hooks.on_session(nullptr);
-    sessions_.untrack_run(&session);
-    return r;
+    struct Untrack {
+      SessionRegistry& reg;
+      Session* s;
+      ~Untrack() { reg.untrack_run(s); }
+    } untrack{sessions_, &session};
+    use(session);
+    return Ok();
   };
   if (config) {
     auto session = Session::create(sessions_.engine(), std::move(*config));

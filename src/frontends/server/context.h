@@ -16,16 +16,6 @@
 
 namespace pycell::server {
 
-/// What a caller of exec_stateless may add to the run, all optional.
-struct StatelessHooks {
-  /// A JSON object of variables bound in __main__ before the code runs
-  /// (Session::set_variables); empty: none.
-  std::string variables;
-  /// Called with the session before the run starts and with nullptr once it
-  /// has ended, so that another thread can cancel the run in between.
-  std::function<void(Session*)> on_session;
-};
-
 class ServerContext {
  public:
   /// Builds the engine (the slow part: a pre-initialized interpreter) and the
@@ -42,10 +32,14 @@ class ServerContext {
   /// by policy::apply_json). The run is cancelled by sessions().cancel_all().
   /// Errors: kResourceExhausted when max_stateless_execs runs are in
   /// progress or the server is shutting down.
-  /// Errors also: kInvalidArgument when hooks.variables is not a JSON
-  /// object of identifiers.
   Result<ExecResult> exec_stateless(std::string_view code, const ExecOptions& options,
-                                    std::optional<SessionConfig> config, const StatelessHooks& hooks = {});
+                                    std::optional<SessionConfig> config);
+
+  /// The admission and cleanup of exec_stateless around a caller's own use
+  /// of the fresh session (files in, a streamed run, files out): `use` runs
+  /// once the run is admitted, with the session borrowed for its duration.
+  /// Errors: as exec_stateless, before `use` is called.
+  Result<void> with_stateless_session(std::optional<SessionConfig> config, const std::function<void(Session&)>& use);
 
   /// Plain-language account of what the sandbox offers and refuses, with this
   /// server's limits and grants: tool descriptions and instructions quote it.

@@ -8,6 +8,7 @@
 
 #include "context.h"
 #include "mcp.h"
+#include "stream_writer.h"
 
 #include "common/echo.h"
 #include "common/loopback.h"
@@ -116,14 +117,29 @@ bool admit(const ServerContext& ctx, const Request& req, Response& res) {
 
 Response handle(const ServerContext& ctx, const Router& router, Request req) {
   Response res;
+  // Without a transport, a streamed body is collected and returned whole.
+  std::shared_ptr<MemoryStreamWriter> collected;
+  if (!req.open_stream) {
+    req.open_stream = [&collected, cap = ctx.config().max_body_bytes](Response&) {
+      collected = std::make_shared<MemoryStreamWriter>(cap);
+      return collected;
+    };
+  }
   try {
     if (admit(ctx, req, res)) router.dispatch(req, res);
   } catch (const std::exception& e) {
-    // A bug, but one request's bug: answer it and keep serving.
+    // A bug, but one request's bug: answer it and keep serving. A streamed
+    // answer's status is already out: its transport sees the stream gone
+    // from the response and breaks the connection.
     std::fprintf(stderr, "pycell serve: %s %.200s: uncaught exception: %.200s\n", req.method.c_str(),
                  req.path.c_str(), e.what());
     res = Response();
     send_error(res, 500, "internal", "internal error while handling the request");
+    return res;
+  }
+  if (collected && res.stream == collected) {
+    res.body = collected->take();
+    res.stream.reset();
   }
   return res;
 }

@@ -44,8 +44,10 @@ void route_with_body(Router& router, const char* method, const std::string& patt
 bool admit(const ServerContext& ctx, const Request& req, Response& res);
 
 /// A whole request to its response: admit(), then the route. Never throws: a
-/// handler's exception becomes 500 internal. The transport calls this on a
-/// worker thread; fuzzers call it directly.
+/// handler's exception becomes 500 internal (without Response::stream, even
+/// if the handler had started one). The transport calls this on a worker
+/// thread, with Request::open_stream set; fuzzers call it directly, and a
+/// streamed body then comes back in Response::body.
 Response handle(const ServerContext& ctx, const Router& router, Request req);
 
 /// Equal strings, in time that depends only on their lengths (bearer tokens).

@@ -2,12 +2,17 @@
 // HTTP library, so handlers can be driven (and fuzzed) without a network.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace pycell::server {
+
+class StreamWriter;
+struct Response;
 
 /// Header fields in arrival order; names compare case-insensitively.
 class Headers {
@@ -44,6 +49,10 @@ struct Request {
   std::string body;
   /// Set by the router: [0] the path, [1..] the pattern's captured groups.
   std::vector<std::string> matches;
+  /// Set by whoever serves the request (the transport, handle()), never from
+  /// client data: sends `res`'s head and returns the writer for its body.
+  /// Handlers use start_stream() (stream_writer.h) instead.
+  std::function<std::shared_ptr<StreamWriter>(Response& res)> open_stream;
 
   /// The first value of header `name`, or "".
   std::string get_header_value(std::string_view name) const { return headers.get(name); }
@@ -51,11 +60,14 @@ struct Request {
   bool has_header(std::string_view name) const { return headers.has(name); }
 };
 
-/// One response: status, header fields and the whole body.
+/// One response: status, header fields and the whole body, or, once the
+/// handler called start_stream(), the writer its body went through.
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  /// Set by start_stream(): the head is sent and `body` is unused.
+  std::shared_ptr<StreamWriter> stream;
 
   /// Adds a header field; a name or value with CR, LF or NUL (which would
   /// let a value echoed from a request inject fields) is dropped.

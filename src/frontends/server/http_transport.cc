@@ -2,7 +2,9 @@
 // io_context. Every wait on a client has a deadline (first byte, head, body,
 // response write, lingering close), the head is capped in bytes and fields,
 // the body in bytes per request and in memory over all requests, and the
-// number of connections is capped, idle ones giving way to new ones.
+// number of connections is capped, idle ones giving way to new ones. A
+// streamed response's body passes from the handler's worker to the strand
+// through a capped queue (ConnectionStream).
 #include "http_transport.h"
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <list>
 #include <mutex>
@@ -19,6 +22,7 @@
 #include <thread>
 
 #include "http_common.h"
+#include "stream_writer.h"
 #include "worker_pool.h"
 
 namespace pycell::server {
@@ -38,6 +42,10 @@ constexpr int64_t kLingerTotalMs = 5'000;
 constexpr int64_t kLingerQuietMs = 1'000;
 /// Read-buffer headroom past max_head_bytes: one read's worth.
 constexpr size_t kReadChunk = 64 << 10;
+/// The most of a stream's queue sent by one write: each write must finish
+/// within stream_stall_ms, so a client that reads slowly but steadily (here
+/// 16 KiB per 30 s by default) is not taken for one that stopped.
+constexpr size_t kStreamWriteChunk = 16 << 10;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<ms>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -137,6 +145,106 @@ class RequestParser final : public http::basic_parser<true> {
   bool over_budget_ = false;
 };
 
+/// The body queue of one streamed response: the handler's worker writes,
+/// the connection's strand takes and sends. Bytes count against the cap from
+/// write() until their socket write completes.
+class ConnectionStream final : public StreamWriter {
+ public:
+  enum class Next { kIdle, kData, kEnd, kFail };
+
+  /// `kick` asks the strand to call take() again; it is called at most once
+  /// until take() next returns kIdle.
+  ConnectionStream(uint64_t cap, std::function<void()> kick) : cap_(std::max<uint64_t>(cap, 1)), kick_(std::move(kick)) {}
+
+  bool write(std::string_view bytes) override {
+    std::unique_lock lock(mu_);
+    // The wait ends: a full queue has a write in flight or scheduled, and
+    // that write either completes (release) or times out (gone).
+    cv_.wait(lock, [&] { return dead_ || queued_ < cap_; });
+    if (dead_ || ended_) return false;
+    if (bytes.empty()) return true;
+    pending_.append(bytes);
+    queued_ += bytes.size();
+    bool kick = !std::exchange(kicked_, true);
+    lock.unlock();
+    if (kick) kick_();
+    return true;
+  }
+
+  bool has_room() const override {
+    std::lock_guard lock(mu_);
+    return !dead_ && queued_ < cap_;
+  }
+
+  /// Strand: the next at most `max` bytes to send, into `out`; or kEnd once
+  /// the handler has returned and all is sent; or kFail if it threw.
+  Next take(size_t max, std::string& out) {
+    std::lock_guard lock(mu_);
+    if (failed_) return Next::kFail;
+    if (off_ < pending_.size()) {
+      size_t n = std::min(max, pending_.size() - off_);
+      out.assign(pending_, off_, n);
+      off_ += n;
+      if (off_ == pending_.size()) {
+        pending_.clear();
+        off_ = 0;
+      }
+      return Next::kData;
+    }
+    if (ended_) return Next::kEnd;
+    kicked_ = false;
+    return Next::kIdle;
+  }
+
+  /// Strand: `n` bytes taken earlier are on the wire.
+  void release(size_t n) {
+    {
+      std::lock_guard lock(mu_);
+      queued_ -= n;
+    }
+    cv_.notify_all();
+  }
+
+  /// The client is gone (or will read nothing): writes fail from now on and
+  /// the close hook runs.
+  void gone() {
+    {
+      std::lock_guard lock(mu_);
+      dead_ = true;
+      pending_.clear();
+      off_ = 0;
+    }
+    cv_.notify_all();
+    mark_closed();
+  }
+
+  /// Worker, after the handler returned: send what is queued, then end the
+  /// body (or, `failed`, break the connection: the body is incomplete).
+  void end(bool failed) {
+    bool kick;
+    {
+      std::lock_guard lock(mu_);
+      ended_ = true;
+      failed_ = failed;
+      kick = !std::exchange(kicked_, true);
+    }
+    if (kick) kick_();
+  }
+
+ private:
+  const uint64_t cap_;
+  const std::function<void()> kick_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string pending_;  // queued, not yet taken; pending_[off_..] is left
+  size_t off_ = 0;
+  uint64_t queued_ = 0;  // pending plus taken and not yet released
+  bool kicked_ = false;
+  bool dead_ = false;
+  bool ended_ = false;
+  bool failed_ = false;
+};
+
 class Connection;
 
 }  // namespace
@@ -179,6 +287,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection() {
     t_.remove(this);
     release_body();
+    if (stream_out_) stream_out_->gone();
   }
 
   /// Where this connection sits in Impl::conns; valid while registered.
@@ -202,7 +311,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
-  enum class State { kIdle, kReading, kHandling, kWriting, kLingering, kClosed };
+  enum class State { kIdle, kReading, kHandling, kWriting, kStreaming, kLingering, kClosed };
 
   void wait_for_request() {
     parser_.reset();
@@ -293,7 +402,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // The tracked executor keeps the io_context running while the job runs.
     auto work = net::prefer(t_.ioc.get_executor(), net::execution::outstanding_work.tracked);
     auto job = [self = shared_from_this(), req = std::move(parser_->request()), work]() mutable {
+      std::shared_ptr<ConnectionStream> streamed;
+      req.open_stream = [&](Response& head) -> std::shared_ptr<StreamWriter> {
+        std::weak_ptr<Connection> weak = self;
+        streamed = std::make_shared<ConnectionStream>(self->t_.cfg.stream_buffer_bytes, [weak] {
+          if (auto c = weak.lock()) net::post(c->executor(), [c] { c->pump_stream(); });
+        });
+        net::post(self->executor(), [self, head, s = streamed]() mutable { self->begin_stream(std::move(head), s); });
+        return streamed;
+      };
       Response res = self->t_.handlers.handle(std::move(req));
+      if (streamed) {
+        // handle() turned a handler's exception into a 500 that can no
+        // longer be sent: the status line is out.
+        streamed->end(/*failed=*/res.stream == nullptr);
+        return;
+      }
       net::post(self->executor(), [self, res = std::move(res)]() mutable { self->respond(std::move(res)); });
     };
     if (!t_.pool.try_submit(std::move(job))) {
@@ -370,6 +494,111 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
+  /// Sends a streamed response's head; its body follows from pump_stream().
+  void begin_stream(Response head, std::shared_ptr<ConnectionStream> s) {
+    if (state_ == State::kClosed) return s->gone();
+    state_ = State::kStreaming;
+    stream_out_ = std::move(s);
+    int version = parser_ ? parser_->version() : 11;
+    // An HTTP/1.0 body has no chunks: it ends when the connection does.
+    stream_close_after_ = version < 11 || close_after_response_ || t_.stopping || !keep_alive_ ||
+                          iequals(head.get_header_value("Connection"), "close");
+    for (const char* name : {"Connection", "Content-Length", "Transfer-Encoding"}) head.headers.remove(name);
+    auto msg = std::make_shared<http::response<http::empty_body>>();
+    msg->version(version);
+    msg->result(static_cast<unsigned>(head.status >= 200 && head.status <= 599 ? head.status : 500));
+    for (const auto& [name, value] : head.headers.fields()) msg->insert(name, value);
+    msg->keep_alive(!stream_close_after_);
+    stream_chunked_ = version >= 11;
+    if (stream_chunked_) msg->chunked(true);
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*msg);
+    stream_writing_ = true;
+    stream_.expires_after(ms(t_.cfg.stream_stall_ms));
+    http::async_write_header(stream_, *sr, [self = shared_from_this(), msg, sr](beast::error_code ec, size_t) {
+      self->stream_writing_ = false;
+      if (ec || self->state_ == State::kClosed) return self->close();
+      // Nobody reads a HEAD's body: the handler may stop at once.
+      if (self->head_only_) self->stream_out_->gone();
+      self->watch_peer();
+      self->pump_stream();
+    });
+  }
+
+  /// Sends what the handler queued, one write at a time, and the end.
+  void pump_stream() {
+    if (state_ != State::kStreaming || stream_writing_) return;
+    switch (stream_out_->take(kStreamWriteChunk, stream_chunk_)) {
+      case ConnectionStream::Next::kIdle:
+        return;
+      case ConnectionStream::Next::kFail:
+        return close();
+      case ConnectionStream::Next::kEnd:
+        if (!stream_chunked_ || head_only_) return end_stream();
+        stream_writing_ = true;
+        stream_.expires_after(ms(t_.cfg.stream_stall_ms));
+        return net::async_write(stream_, http::make_chunk_last(), [self = shared_from_this()](beast::error_code ec, size_t) {
+          self->stream_writing_ = false;
+          if (ec || self->state_ == State::kClosed) return self->close();
+          self->end_stream();
+        });
+      case ConnectionStream::Next::kData:
+        break;
+    }
+    stream_writing_ = true;
+    stream_.expires_after(ms(t_.cfg.stream_stall_ms));
+    auto done = [self = shared_from_this(), n = stream_chunk_.size()](beast::error_code ec, size_t) {
+      self->stream_writing_ = false;
+      if (ec || self->state_ == State::kClosed) return self->close();
+      self->stream_out_->release(n);
+      self->pump_stream();
+    };
+    if (stream_chunked_) {
+      net::async_write(stream_, http::make_chunk(net::buffer(stream_chunk_)), std::move(done));
+    } else {
+      net::async_write(stream_, net::buffer(stream_chunk_), std::move(done));
+    }
+  }
+
+  /// While a stream is sent, reads from the client only to notice it leave
+  /// (EOF or an error): the run it asked for can then be cancelled even if it
+  /// prints nothing. Bytes it sends meanwhile (a pipelined request) are kept
+  /// in the read buffer, up to its size; past that, only a failed write can
+  /// tell that the client left. A client that half-closes its side to say
+  /// the request is complete counts as gone, as in most servers.
+  void watch_peer() {
+    size_t room = buffer_.max_size() - buffer_.size();
+    if (room == 0) return;
+    watching_ = true;
+    // The socket, not the stream: the stream's timer belongs to the writes.
+    stream_.socket().async_read_some(buffer_.prepare(std::min(room, kReadChunk)),
+                                     [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                       self->watching_ = false;
+                                       if (self->state_ == State::kClosed) return;
+                                       if (!ec) {
+                                         self->buffer_.commit(n);
+                                         return self->stream_done_ ? self->after_stream() : self->watch_peer();
+                                       }
+                                       if (ec == net::error::operation_aborted && self->stream_done_) {
+                                         return self->after_stream();
+                                       }
+                                       self->close();
+                                     });
+  }
+
+  void end_stream() {
+    stream_done_ = true;
+    if (!watching_) return after_stream();
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);  // watch_peer's read ends, then after_stream
+  }
+
+  void after_stream() {
+    stream_done_ = false;
+    stream_out_.reset();
+    if (stream_close_after_ || close_after_response_ || t_.stopping) return linger();
+    wait_for_request();
+  }
+
   void linger() {
     state_ = State::kLingering;
     parser_.reset();
@@ -397,6 +626,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     idle_since = 0;
     stream_.close();
     t_.remove(this);
+    // A handler still writing stops waiting, and its close hook runs.
+    if (stream_out_) stream_out_->gone();
   }
 
   bool reserve_body(uint64_t n) {
@@ -419,6 +650,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool close_after_response_ = false;
   uint64_t body_reserved_ = 0;
   int64_t linger_until_ = 0;
+  // A streamed response (State::kStreaming).
+  std::shared_ptr<ConnectionStream> stream_out_;
+  std::string stream_chunk_;  // the bytes being written
+  bool stream_writing_ = false;
+  bool stream_close_after_ = false;
+  bool stream_chunked_ = false;
+  bool watching_ = false;     // watch_peer's read is pending
+  bool stream_done_ = false;  // the body has ended; waiting for that read to stop
 };
 
 }  // namespace

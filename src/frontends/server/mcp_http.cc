@@ -21,6 +21,7 @@
 #include "http_common.h"
 #include "pycell/json.h"
 #include "registry.h"
+#include "stream_writer.h"
 
 namespace pycell::server {
 namespace {
@@ -86,6 +87,15 @@ json supported_error(const json& id, std::string_view requested) {
   for (const char* v : {"2025-11-25", "2025-06-18", "2024-11-05"}) supported.push_back(v);
   e["error"]["data"] = {{"supported", supported}, {"requested", policy::echo(requested)}};
   return e;
+}
+
+/// The HTTP status of a 2026-07-28 answer: errors are 400, an unknown
+/// method 404 (basic/transports/streamable-http "Protocol Version Header").
+int modern_status(const json& reply) {
+  auto e = reply.find("error");
+  if (e == reply.end()) return 200;
+  int code = (*e)["code"].get<int>();
+  return code == kMethodNotFound ? 404 : code == kInternalError ? 500 : 400;
 }
 
 }  // namespace
@@ -158,7 +168,7 @@ void McpHttp::post(const Request& req, Response& res, const std::string& body) {
     return;
   }
   if (envelope.kind == Envelope::Kind::kRequest && slow_method(envelope.method)) {
-    return run_cancellable(req, res, *client, envelope);
+    return run_call(req, res, *client, envelope, false);
   }
   auto reply = mcp_.handle(*client, envelope);
   if (!reply) {
@@ -168,26 +178,53 @@ void McpHttp::post(const Request& req, Response& res, const std::string& body) {
   send_json(res, 200, *reply);
 }
 
-void McpHttp::run_cancellable(const Request& req, Response& res, McpClient& client, const Envelope& envelope) {
-  const std::string key = req.get_header_value(kSessionHeader) + " " + dump(envelope.id);
+void McpHttp::run_call(const Request& req, Response& res, McpClient& client, const Envelope& envelope, bool modern) {
   auto rc = std::make_shared<RequestContext>();
-  {
+  rc->progress_token = envelope.progress_token();
+  // Legacy clients cancel with notifications/cancelled on another POST of
+  // the same Mcp-Session-Id; stateless ones by closing the response stream.
+  const std::string key = modern ? std::string() : req.get_header_value(kSessionHeader) + " " + dump(envelope.id);
+  if (!modern) {
     std::lock_guard lock(mu_);
     if (!calls_.emplace(key, rc).second) {
       return send_json(res, 200,
                        jsonrpc_error(envelope.id, kInvalidRequest, "a request with this id is already in progress"));
     }
   }
-  auto reply = mcp_.handle(client, envelope, rc.get());
-  {
+  auto forget = [&] {
+    if (modern) return;
     std::lock_guard lock(mu_);
     calls_.erase(key);
+  };
+  const bool stream = !rc->progress_token.is_null() &&
+                      req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
+  if (!stream) {
+    auto reply = mcp_.handle(client, envelope, rc.get());
+    forget();
+    if (rc->cancelled()) {
+      res.status = 204;  // cancelled: no response for the request (basic/utilities/cancellation)
+      return;
+    }
+    return send_json(res, modern ? modern_status(*reply) : 200, *reply);
   }
-  if (rc->cancelled()) {
-    res.status = 204;  // cancelled: no response for the request (basic/utilities/cancellation)
-    return;
+  // Progress asked for: an SSE response stream carries the notifications
+  // and then the response (basic/transports "Sending Messages").
+  res.status = 200;
+  res.set_header("Content-Type", "text/event-stream");
+  res.set_header("X-Accel-Buffering", "no");
+  StreamWriter& writer = start_stream(req, res);
+  std::mutex writer_mu;  // the run's thread and the progress ticker both send
+  rc->notify = [&](const json& message) {
+    std::lock_guard lock(writer_mu);
+    writer.send_event("message", dump(message));
+  };
+  auto watch = writer.on_close([rc] { rc->cancel(); });
+  auto reply = mcp_.handle(client, envelope, rc.get());
+  forget();
+  if (!rc->cancelled()) {
+    std::lock_guard lock(writer_mu);
+    writer.send_event("message", dump(*reply));
   }
-  send_json(res, 200, *reply);
 }
 
 void McpHttp::post_modern(const Request& req, Response& res, const Envelope& envelope) {
@@ -226,13 +263,9 @@ void McpHttp::post_modern(const Request& req, Response& res, const Envelope& env
     }
   }
   McpClient client{kHttpOwner, kMcpModernVersion, false};
+  if (slow_method(envelope.method)) return run_call(req, res, client, envelope, true);
   json reply = *mcp_.handle(client, envelope);
-  int status = 200;
-  if (auto e = reply.find("error"); e != reply.end()) {
-    int code = (*e)["code"].get<int>();
-    status = code == kMethodNotFound ? 404 : code == kInternalError ? 500 : 400;
-  }
-  send_json(res, status, reply);
+  send_json(res, modern_status(reply), reply);
 }
 
 }  // namespace pycell::server

@@ -24,9 +24,11 @@ class McpHttp {
   void post_modern(const Request& req, Response& res, const Envelope& envelope);
   /// The legacy client an Mcp-Session-Id names; on failure the 400/404 is written.
   std::optional<McpClient> client_for(const Request& req, Response& res);
-  /// Handles a legacy request that may be cancelled by a later POST of
-  /// notifications/cancelled with the same Mcp-Session-Id.
-  void run_cancellable(const Request& req, Response& res, McpClient& client, const Envelope& envelope);
+  /// Handles a request that runs Python: cancellable (legacy: by a later
+  /// notifications/cancelled; stateless: by closing the stream) and, with a
+  /// progressToken and an Accept that allows it, answered as an SSE stream
+  /// that carries the progress notifications before the response.
+  void run_call(const Request& req, Response& res, McpClient& client, const Envelope& envelope, bool modern);
 
   ServerContext& ctx_;
   McpServer mcp_;

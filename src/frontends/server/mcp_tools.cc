@@ -370,15 +370,21 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
     if (session_id.empty()) {
       ProgressReporter progress(control, 2 * cfg.session.limits.output_bytes);
       if (progress.active()) options.on_output = [&](Stream s, std::string_view t) { progress.output(s, t); };
-      StatelessHooks hooks{variables, [&](Session* s) {
-                             if (s) {
-                               control.attach([s] { s->cancel(); });
-                             } else {
-                               control.detach();  // the session is discarded: a late cancel is harmless
-                             }
-                           }};
-      auto r = ctx_.exec_stateless(code, options, std::nullopt, hooks);
+      std::optional<Result<ExecResult>> ran;
+      auto admitted = ctx_.with_stateless_session(std::nullopt, [&](Session& s) {
+        if (!variables.empty()) {
+          if (auto bound = s.set_variables(variables); !bound) {
+            ran.emplace(bound.error());
+            return;
+          }
+        }
+        control.attach([&s] { s.cancel(); });
+        ran.emplace(s.exec(code, options));
+        control.detach();  // the session is discarded: a late cancel is harmless
+      });
       progress.finish();
+      if (!admitted) return text_result(admitted.error().message(), true);
+      auto& r = *ran;
       if (!r) return text_result(r.error().message(), true);
       json out = structured_result(run_text(*r, cfg.session.limits), policy::to_json(*r));
       out["isError"] = run_failed(*r);

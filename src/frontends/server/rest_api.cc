@@ -4,9 +4,11 @@
 
 #include "common/echo.h"
 #include "common/policy.h"
+#include "exec_stream.h"
 #include "http_common.h"
 #include "openapi_doc.h"
 #include "pycell/json.h"
+#include "stream_writer.h"
 
 namespace pycell::server {
 namespace {
@@ -103,6 +105,48 @@ void no_session(Response& res, const std::string& id) {
   send_error(res, 404, "not_found", "no session '" + policy::echo(id) + "' (closed, or expired after idling)");
 }
 
+/// Turns a run's result into the answer's JSON; false with the error
+/// response written to `err` instead.
+using ShapeResult = std::function<bool(Session&, const ExecResult&, json& out, Response& err)>;
+
+/// Runs `code` in `session` and answers with the ExecResult as JSON, or, if
+/// the client's Accept asks for a stream, with its output as it is written and
+/// then the result (exec_stream.h). A streaming client that disconnects or
+/// stops reading cancels the run. Errors after the stream has started become
+/// an error event with the code and message the JSON answer would have had.
+void answer_exec(const Request& req, Response& res, Session& session, std::string_view code, ExecOptions options,
+                 uint64_t output_cap, const ShapeResult& shape) {
+  ExecFormat format = exec_format(req.get_header_value("Accept"));
+  if (format == ExecFormat::kJson) {
+    auto r = session.exec(code, options);
+    if (!r) return send_host_error(res, r.error(), 503, "overloaded");
+    json out;
+    if (shape(session, *r, out, res)) send_json(res, 200, out);
+    return;
+  }
+  res.status = 200;
+  res.set_header("Content-Type", content_type(format));
+  StreamWriter& writer = start_stream(req, res);
+  ExecStream events(writer, format, output_cap);
+  options.on_output = [&events](Stream stream, std::string_view bytes) { events.output(stream, bytes); };
+  Result<ExecResult> r = [&] {
+    // A client that disconnects within microseconds of the run's end leaves a
+    // cancel that stops the session's next run, as a DELETE racing an exec
+    // does: Session::cancel has no run to aim at then.
+    auto watch = writer.on_close([&session] { session.cancel(); });
+    return session.exec(code, options);
+  }();
+  Response err;
+  json out;
+  if (!r) {
+    send_host_error(err, r.error(), 503, "overloaded");
+  } else if (shape(session, *r, out, err)) {
+    return events.result(out);
+  }
+  auto body = json::parse(err.body, nullptr, false);
+  events.error(body["error"]["code"].get<std::string>(), body["error"]["message"].get<std::string>());
+}
+
 void no_snapshot(Response& res, const std::string& id) {
   send_error(res, 404, "not_found", "no snapshot '" + policy::echo(id) + "'");
 }
@@ -159,9 +203,14 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
     ExecOptions options;
     std::optional<SessionConfig> config;
     if (!exec_fields(*body, res, code, options) || !config_field(*body, res, cfg.session, cfg.session, config)) return;
-    auto r = ctx.exec_stateless(code, options, std::move(config));
+    uint64_t output_cap = (config ? *config : cfg.session).limits.output_bytes;
+    auto r = ctx.with_stateless_session(std::move(config), [&](Session& session) {
+      answer_exec(req, res, session, code, options, output_cap, [](Session&, const ExecResult& result, json& out, Response&) {
+        out = policy::to_json(result);
+        return true;
+      });
+    });
     if (!r) return send_host_error(res, r.error(), 503, "overloaded");
-    send_json(res, 200, policy::to_json(*r));
   });
 
   post("/v1/sessions", [&](const Req& req, Res& res, std::string& body_text) {
@@ -208,12 +257,13 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
     if (!exec_fields(*body, res, code, options)) return;
     auto use = reg.use(id, kRestOwner);
     if (!use) return no_session(res, id);
-    auto r = (*use)->exec(code, options);
+    answer_exec(req, res, **use, code, options, use->entry().config.limits.output_bytes,
+                [&id](Session&, const ExecResult& r, json& out, Response&) {
+                  out = policy::to_json(r);
+                  out["session_id"] = id;
+                  return true;
+                });
     use->entry().execs++;
-    if (!r) return send_host_error(res, r.error(), 503, "overloaded");
-    json out = policy::to_json(*r);
-    out["session_id"] = id;
-    send_json(res, 200, out);
   });
 
   post(R"(/v1/sessions/([^/]+)/snapshot)", [&](const Req& req, Res& res, std::string& body_text) {

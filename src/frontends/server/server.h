@@ -110,6 +110,15 @@ struct ServerConfig {
   /// 503 overloaded. Bounds what slow uploads on many connections can pin,
   /// which max_connections × max_body_bytes (4 GiB by default) would not.
   uint64_t max_body_memory_bytes = 256ull << 20;
+  /// Bytes of a streamed response (SSE, NDJSON) queued ahead of the client;
+  /// a handler writing more waits (backpressure: its run goes at the client's
+  /// pace). Each of the http_threads streams holds at most this plus one
+  /// message. Higher: fewer pauses for bursty output; lower: less memory.
+  uint64_t stream_buffer_bytes = 256 << 10;
+  /// A streaming client that accepts no bytes for this long is disconnected
+  /// and the run it asked for is cancelled, so a client that stops reading
+  /// holds a worker at most this long.
+  uint64_t stream_stall_ms = 30'000;
   /// Stateless executions (POST /v1/exec, run_python without session_id)
   /// running at once; past it 503 (REST) or an isError tool result (MCP).
   size_t max_stateless_execs = 16;
