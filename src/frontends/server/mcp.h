@@ -109,9 +109,11 @@ class McpServer {
   std::optional<json> handle(McpClient& client, const Envelope& message, RequestContext* rc = nullptr);
 
   /// One stdio line, as received (at most max_body_bytes, not blank): parsed
-  /// depth-capped, its envelope checked, handled. Returns what to write back:
-  /// a parse or envelope error, the response, or nothing for a notification.
-  std::optional<json> handle_line(McpClient& client, std::string_view line);
+  /// depth-capped, its envelope checked, handled on this thread (with `rc`,
+  /// whose progress token it sets from the message). Returns what to write
+  /// back: a parse or envelope error, the response, or nothing for a
+  /// notification. For fuzzing: `pycell mcp` runs slow requests on threads.
+  std::optional<json> handle_line(McpClient& client, std::string_view line, RequestContext* rc = nullptr);
 
  private:
   std::optional<json> handle_modern(McpClient& client, const Envelope& message, const json& params,

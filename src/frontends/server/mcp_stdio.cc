@@ -159,14 +159,15 @@ class InFlight {
 
 }  // namespace
 
-std::optional<json> McpServer::handle_line(McpClient& client, std::string_view line) {
+std::optional<json> McpServer::handle_line(McpClient& client, std::string_view line, RequestContext* rc) {
   std::string why;
   auto message = parse_json(line, &why);
   if (!message) return jsonrpc_error(nullptr, kParseError, "parse error: " + why);
   std::optional<json> invalid;
   Envelope envelope = check_envelope(*message, invalid);
   if (invalid) return invalid;
-  return handle(client, envelope);
+  if (rc) rc->progress_token = envelope.progress_token();
+  return handle(client, envelope, rc);
 }
 
 int run_mcp_stdio(const ServerConfig& config) {
