@@ -92,3 +92,81 @@ test('stdio: SIGTERM cancels a run without a time limit and exits with status 0'
   assert.equal(replies[1].result.isError, true);
   assert.equal(replies[1].result.structuredContent.exit_reason, 'cancelled');
 });
+
+/** A raw JSON-RPC client of a fresh `pycell mcp`: request(obj) resolves with the reply to obj.id. */
+function rawClient(extra = []) {
+  const child = spawn(process.env.PYCELL_SERVER, [...mcpArgs, ...extra], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = new Map();
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const m = JSON.parse(line);
+    if (m.id !== undefined && waiting.has(m.id)) waiting.get(m.id)(m);
+  });
+  let next = 1;
+  return {
+    request: (method, params) => new Promise((resolve) => {
+      const id = next++;
+      waiting.set(id, resolve);
+      child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
+    }),
+    tool: async function (name, args) {
+      return (await this.request('tools/call', { name, arguments: args })).result;
+    },
+    notify: (method, params) => child.stdin.write(JSON.stringify({ jsonrpc: '2.0', method, params }) + '\n'),
+    close: () => new Promise((resolve) => { child.on('exit', resolve); child.stdin.end(); }),
+  };
+}
+
+test('stdio: a session idle past --session-idle-ms is reported as expired, not unknown', async () => {
+  const c = rawClient(['--session-idle-ms', '200']);
+  try {
+    await c.request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } });
+    const sid = (await c.tool('create_session', {})).structuredContent.session_id;
+    let text = '';
+    for (let i = 0; i < 200 && !/expired/.test(text); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      text = (await c.tool('list_sessions', {})).content[0].text;  // each message lets the reaper run
+      if (text === 'No open sessions.') text = (await c.tool('run_python', { code: '1', session_id: sid })).content[0].text;
+    }
+    assert.match(text, new RegExp(`Session '${sid}' expired: it was not used for 200 ms`));
+  } finally {
+    await c.close();
+  }
+});
+
+test('stdio: one client may hold at most --max-sessions-per-client sessions', async () => {
+  const c = rawClient(['--max-sessions', '8', '--max-sessions-per-client', '2']);
+  try {
+    await c.request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } });
+    assert.equal((await c.tool('create_session', {})).isError, false);
+    assert.equal((await c.tool('create_session', {})).isError, false);
+    const third = await c.tool('create_session', {});
+    assert.equal(third.isError, true);
+    assert.match(third.content[0].text, /you have 2 sessions open, the most one client may have/);
+    assert.equal((await c.tool('list_sessions', {})).structuredContent.max_sessions, 2);
+  } finally {
+    await c.close();
+  }
+});
+
+test('stdio: past --max-inflight a request is refused at once; ping and cancel are still answered', async () => {
+  const c = rawClient(['--max-inflight', '1']);
+  try {
+    await c.request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } });
+    c.request('tools/call', { name: 'run_python', arguments: { code: 'while True:\n    pass' } });  // id 2, never answered
+    const refused = await c.request('tools/call', { name: 'run_python', arguments: { code: '1' } });
+    assert.equal(refused.error.code, -32603);
+    assert.match(refused.error.message, /busy: 1 requests are in progress/);
+    assert.deepEqual((await c.request('ping', {})).result, {});
+    c.notify('notifications/cancelled', { requestId: 2 });
+    // The slot is free again once the cancelled run has stopped.
+    let r;
+    for (let i = 0; i < 200; i++) {
+      r = await c.request('tools/call', { name: 'run_python', arguments: { code: '6 * 7' } });
+      if (!r.error) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(r.result.structuredContent.value_json, 42);
+  } finally {
+    await c.close();
+  }
+});

@@ -62,6 +62,12 @@ bool modern_protocol_version(std::string_view version) {
   return false;
 }
 
+std::string duration_words(uint64_t ms) {
+  if (ms >= 60000 && ms % 60000 == 0) return std::to_string(ms / 60000) + " minutes";
+  if (ms >= 1000 && ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  return std::to_string(ms) + " ms";
+}
+
 bool slow_method(std::string_view method) { return method == "tools/call"; }
 
 json jsonrpc_error(const json& id, int code, std::string_view message) {
@@ -226,8 +232,8 @@ json McpServer::discover() {
            "\nUse run_python to run code. Each call without session_id starts from a fresh "
            "interpreter; create_session gives a session whose variables, imports and /tmp files "
            "persist across run_python calls (from any connection) until close_session or " +
-           std::to_string(ctx_.config().session_idle_ms / 60000) +
-           " minutes without use. write_file and read_file move files in and out of a session's /tmp."},
+           duration_words(ctx_.config().session_idle_ms) +
+           " without use. write_file and read_file move files in and out of a session's /tmp."},
   };
 }
 

@@ -92,6 +92,9 @@ struct McpClient {
   bool initialized = false;
 };
 
+/// A time for people: "60 minutes", "3 s", "200 ms".
+std::string duration_words(uint64_t ms);
+
 /// True for the methods worth a thread of their own (they run Python); the
 /// others are answered at once by the transport's reading thread.
 bool slow_method(std::string_view method);

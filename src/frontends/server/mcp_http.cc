@@ -15,6 +15,10 @@
 // params.name (plain or "=?base64?...?="); a missing or differing one is 400
 // HeaderMismatch (-32020). Errors map to 400, an unknown method to 404;
 // Mcp-Session-Id is ignored.
+//
+// Both: a tools/call with a progressToken (and Accept allowing it) is answered
+// as an SSE stream carrying notifications/progress, then the response;
+// closing that stream cancels the run.
 #include "mcp_http.h"
 
 #include "common/echo.h"

@@ -1,5 +1,6 @@
 // MCP's streamable HTTP transport at /mcp, both eras on one endpoint: POST
-// carries one JSON-RPC message and gets one application/json answer.
+// carries one JSON-RPC message and gets one application/json answer, or an
+// SSE stream when a tools/call asks for progress.
 #pragma once
 
 #include <map>

@@ -112,6 +112,7 @@ class InFlight {
       if (!calls_.emplace(key, rc).second) {
         return jsonrpc_error(envelope.id, kInvalidRequest, "a request with this id is already in progress");
       }
+      started_++;
     }
     std::thread([this, client, message = std::move(message), key, rc] {
       std::optional<json> invalid;
@@ -129,8 +130,6 @@ class InFlight {
       done_++;
       cv_.notify_all();
     }).detach();
-    std::lock_guard lock(mu_);
-    started_++;
     return std::nullopt;
   }
 

@@ -95,11 +95,6 @@ json object_schema(json properties, json required) {
   return {{"type", "object"}, {"properties", std::move(properties)}, {"required", std::move(required)}};
 }
 
-std::string duration_words(uint64_t ms) {
-  if (ms >= 60000 && ms % 60000 == 0) return std::to_string(ms / 60000) + " minutes";
-  return std::to_string(ms / 1000) + " s";
-}
-
 std::string missing_session(const std::string& id, Absence why, uint64_t idle_ms) {
   const std::string quoted = "'" + policy::echo(id) + "'";
   switch (why) {
