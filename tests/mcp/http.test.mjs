@@ -157,6 +157,8 @@ test('http: the stateless revision checks its headers against the body (2026-07-
     { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' });
   assert.equal(noCaps.status, 400);
   assert.equal(noCaps.json.error.code, -32602);
+  const response = await post({ jsonrpc: '2.0', id: 12, result: {} }, headers);
+  assert.equal(response.status, 400);  // clients send no responses in 2026-07-28
   const ping = await post(body({}, 'ping'), { ...headers, 'mcp-method': 'ping' });
   assert.equal(ping.status, 404);  // removed in 2026-07-28
   assert.equal(ping.json.error.code, -32601);

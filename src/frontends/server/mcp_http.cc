@@ -235,8 +235,13 @@ void McpHttp::post_modern(const Request& req, Response& res, const Envelope& env
   auto mismatch = [&](std::string why) {
     send_json(res, 400, jsonrpc_error(envelope.id, kHeaderMismatch, "Header mismatch: " + why));
   };
-  if (envelope.kind != Envelope::Kind::kRequest) {
-    res.status = 202;  // 2026-07-28 defines no client notifications over HTTP
+  if (envelope.kind == Envelope::Kind::kResponse) {
+    // This server sends no requests, and 2026-07-28 forbids clients to POST
+    // responses (basic/transports/streamable-http "Sending Messages").
+    return send_json(res, 400, jsonrpc_error(nullptr, kInvalidRequest, "a client must not send JSON-RPC responses"));
+  }
+  if (envelope.kind == Envelope::Kind::kNotification) {
+    res.status = 202;  // 2026-07-28 defines none over HTTP; accepted and ignored
     return;
   }
   const json* body_version = envelope.modern_version();
