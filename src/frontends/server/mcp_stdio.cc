@@ -9,9 +9,11 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -97,12 +99,14 @@ class InFlight {
   InFlight(McpServer& mcp, size_t max) : mcp_(mcp), max_(max) {}
 
   /// Starts `message` (a request, its envelope checked) on a thread of its
-  /// own. Returns an error to send instead when it cannot.
+  /// own. Returns an error to send instead when it cannot. Reading thread only.
   std::optional<json> start(const McpClient& client, std::shared_ptr<const json> message, const Envelope& envelope) {
+    reap();
     const std::string key = dump(envelope.id);
     auto rc = std::make_shared<RequestContext>();
     rc->notify = [](const json& m) { send(m); };
     rc->progress_token = envelope.progress_token();
+    std::list<Worker>::iterator worker;
     {
       std::lock_guard lock(mu_);
       if (calls_.size() >= max_) {
@@ -112,9 +116,10 @@ class InFlight {
       if (!calls_.emplace(key, rc).second) {
         return jsonrpc_error(envelope.id, kInvalidRequest, "a request with this id is already in progress");
       }
-      started_++;
+      worker = workers_.emplace(workers_.end());
     }
-    std::thread([this, client, message = std::move(message), key, rc] {
+    // Only this thread reaps, so the entry is not joined before `thread` is set.
+    worker->thread = std::thread([this, client, message = std::move(message), key, rc, worker] {
       std::optional<json> invalid;
       const Envelope env = check_envelope(*message, invalid);
       McpClient mine = client;
@@ -127,9 +132,9 @@ class InFlight {
       }
       if (reply && !cancelled) send(*reply);
       std::lock_guard lock(mu_);
-      done_++;
+      worker->done = true;
       cv_.notify_all();
-    }).detach();
+    });
     return std::nullopt;
   }
 
@@ -141,19 +146,41 @@ class InFlight {
     if (auto it = calls_.find(dump(id)); it != calls_.end()) it->second->cancel();
   }
 
-  /// Waits for every started request's thread to finish.
+  /// Waits for every request's thread to finish, and joins them.
   void drain() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return done_ == started_; });
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return std::all_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.done; }); });
+    }
+    reap();
   }
 
  private:
+  struct Worker {
+    std::thread thread;
+    bool done = false;  // guarded by mu_
+  };
+
+  /// Joins the threads that are done (outside mu_, which they release last).
+  void reap() {
+    std::list<Worker> finished;
+    {
+      std::lock_guard lock(mu_);
+      for (auto it = workers_.begin(); it != workers_.end();) {
+        auto next = std::next(it);
+        if (it->done) finished.splice(finished.end(), workers_, it);
+        it = next;
+      }
+    }
+    for (auto& w : finished) w.thread.join();
+  }
+
   McpServer& mcp_;
   const size_t max_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<RequestContext>> calls_;
-  uint64_t started_ = 0, done_ = 0;
+  std::list<Worker> workers_;
 };
 
 }  // namespace
