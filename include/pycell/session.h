@@ -62,6 +62,15 @@ struct ExecOptions {
   std::function<void(Stream, std::string_view)> on_output;
 };
 
+/// One entry of Session::list_files.
+struct FileInfo {
+  /// Absolute, e.g. "/tmp/data/a.csv".
+  std::string path;
+  bool directory = false;
+  /// Bytes of a file's content; 0 for a directory.
+  uint64_t bytes = 0;
+};
+
 struct SessionState;  // opaque
 
 /// One interpreter. Move-only; used by one thread at a time. State (variables,
@@ -71,8 +80,9 @@ struct SessionState;  // opaque
 /// the same thread with the guest suspended; they must not destroy or move the
 /// session. exec, snapshot, restore, fork, set_variables and get_variable
 /// called from them fail with kUnavailable (they would run the guest again or
-/// replace the memory the suspended guest resumes on); put_file, get_file and
-/// cancel work, since they touch only /tmp or the run's budget.
+/// replace the memory the suspended guest resumes on); put_file, get_file,
+/// list_files, remove_file and cancel work, since they touch only /tmp or the
+/// run's budget.
 ///
 /// Every session has a committed snapshot: the state it was created or
 /// restored from, or its last snapshot(). When a run ends in a way that leaves
@@ -129,6 +139,15 @@ class Session {
 
   /// Reads a file from the session's /tmp. Errors: kNotFound, kInvalidArgument.
   Result<std::string> get_file(std::string_view path);
+
+  /// Every file and directory under the session's /tmp, sorted by path. Its
+  /// length is bounded by limits.tmp_files.
+  Result<std::vector<FileInfo>> list_files();
+
+  /// Removes a file, or a directory with everything in it, from the
+  /// session's /tmp (path as for put_file). Frees its /tmp quota. Errors:
+  /// kNotFound, kInvalidArgument.
+  Result<void> remove_file(std::string_view path);
 
   /// Stops the exec running on another thread at its next check (well under
   /// a millisecond of guest work); it ends with exit reason kCancelled. Safe to

@@ -652,4 +652,57 @@ Result<std::string> Session::get_file(std::string_view path) {
   return data;
 }
 
+namespace {
+
+/// Removes `name` from `dir`, a directory with its contents first. The
+/// recursion is bounded by limits.tmp_depth, as /tmp's nesting is.
+vfs::Errno remove_tree(vfs::Node& dir, const std::string& name) {
+  auto node = dir.lookup(name);
+  if (!node) return node.err;
+  const vfs::Kind kind = node.value->kind();
+  if (kind == vfs::Kind::kDirectory) {
+    auto entries = node.value->list();
+    if (!entries) return entries.err;
+    for (const auto& e : entries.value) {
+      if (vfs::Errno err = remove_tree(*node.value, e.name); err != vfs::Errno::kSuccess) return err;
+    }
+  }
+  return dir.remove(name, kind);
+}
+
+}  // namespace
+
+Result<std::vector<FileInfo>> Session::list_files() {
+  std::vector<FileInfo> out;
+  // Depth first without recursion; /tmp's quota bounds the entries.
+  std::vector<std::pair<std::shared_ptr<vfs::Node>, std::string>> todo{{state_->tmp, "/tmp"}};
+  while (!todo.empty()) {
+    auto [dir, prefix] = std::move(todo.back());
+    todo.pop_back();
+    auto entries = dir->list();
+    if (!entries) return vfs_error("list_files", prefix, entries.err);
+    for (const auto& e : entries.value) {
+      auto node = dir->lookup(e.name);
+      if (!node) continue;
+      FileInfo info{prefix + "/" + e.name, node.value->kind() == vfs::Kind::kDirectory, 0};
+      if (info.directory) {
+        todo.emplace_back(node.value, info.path);
+      } else {
+        info.bytes = node.value->stat().size;
+      }
+      out.push_back(std::move(info));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const FileInfo& a, const FileInfo& b) { return a.path < b.path; });
+  return out;
+}
+
+Result<void> Session::remove_file(std::string_view path) {
+  auto where = tmp_path(state_->tmp, path, false);
+  if (!where) return where.error();
+  auto& [dir, name] = *where;
+  if (vfs::Errno e = remove_tree(*dir, name); e != vfs::Errno::kSuccess) return vfs_error("remove_file", path, e);
+  return Ok();
+}
+
 }  // namespace pycell

@@ -5,6 +5,7 @@ Usage: rest_test.py --openapi docs/openapi.json -- SERVER_COMMAND...
 where SERVER_COMMAND starts the HTTP server (e.g. `pycell serve`); the tests
 add --port 0 and their own limits.
 """
+import base64
 import http.client
 import json
 import os
@@ -96,6 +97,16 @@ class Rest(unittest.TestCase):
                      "/v1/sessions/{id}", "/v1/sessions/{id}/files/{path}", "/v1/snapshots/{id}", "/v1/config-schema",
                      "/openapi.json", "/mcp"]:
             self.assertIn(path, doc["paths"])
+
+    def test_every_operation_has_a_unique_operation_id(self):
+        with open(OPENAPI_PATH) as f:
+            doc = json.load(f)
+        ids = [op.get("operationId") for item in doc["paths"].values()
+               for method, op in item.items() if method in ("get", "put", "post", "delete", "patch")]
+        self.assertNotIn(None, ids)
+        self.assertEqual(len(ids), len(set(ids)), ids)
+        self.assertIn("listFiles", ids)
+        self.assertIn("deleteFile", ids)
 
     def test_a_server_with_the_default_config_serves_docs_openapi_json_byte_for_byte(self):
         srv = Server(SERVER_ARGV)
@@ -444,6 +455,86 @@ class Rest(unittest.TestCase):
         self.assertEqual(status, 404)
         self.assertEqual(error_of(b)[0], "not_found")
 
+    def test_files_are_listed_and_deleted(self):
+        sid = self.new_session()
+        status, _, b = self.req("GET", f"/v1/sessions/{sid}/files")
+        self.assertEqual((status, b), (200, {"session_id": sid, "files": []}))
+        self.assertEqual(self.req("PUT", f"/v1/sessions/{sid}/files/d/a.txt", body=b"12345")[0], 200)
+        self.exec_in(sid, "open('/tmp/top.bin', 'wb').write(b'x' * 7)")
+        status, _, b = self.req("GET", f"/v1/sessions/{sid}/files")
+        self.assertEqual(status, 200)
+        self.assertEqual(b["files"], [{"path": "/tmp/d", "directory": True, "bytes": 0},
+                                      {"path": "/tmp/d/a.txt", "directory": False, "bytes": 5},
+                                      {"path": "/tmp/top.bin", "directory": False, "bytes": 7}])
+        status, _, b = self.req("DELETE", f"/v1/sessions/{sid}/files/top.bin")
+        self.assertEqual((status, b), (200, {"session_id": sid, "path": "top.bin", "deleted": True}))
+        status, _, b = self.req("DELETE", f"/v1/sessions/{sid}/files//tmp/d")  # a directory, with its files
+        self.assertEqual((status, b["deleted"]), (200, True))
+        self.assertEqual(self.req("GET", f"/v1/sessions/{sid}/files")[2]["files"], [])
+        self.assertEqual(self.exec_in(sid, "import os\nos.listdir('/tmp')")["value_repr"], "[]")
+        status, _, b = self.req("DELETE", f"/v1/sessions/{sid}/files/top.bin")
+        self.assertEqual((status, error_of(b)[0]), (404, "not_found"))
+        for path in ["../etc/passwd", "/etc/passwd", "a/../../x"]:
+            status, _, b = self.req("DELETE", f"/v1/sessions/{sid}/files/{path}")
+            self.assertIn((status, error_of(b)[0]), ((400, "bad_request"), (404, "not_found")), path)
+
+    def test_deleting_a_file_frees_its_tmp_quota(self):
+        sid = self.new_session({"config": {"limits": {"tmp_bytes": 4096}}})
+        self.assertEqual(self.req("PUT", f"/v1/sessions/{sid}/files/a", body=b"x" * 3000)[0], 200)
+        self.assertEqual(self.req("PUT", f"/v1/sessions/{sid}/files/b", body=b"x" * 3000)[0], 413)
+        self.assertEqual(self.req("DELETE", f"/v1/sessions/{sid}/files/a")[0], 200)
+        self.assertEqual(self.req("PUT", f"/v1/sessions/{sid}/files/b", body=b"x" * 3000)[0], 200)
+
+    def test_stateless_exec_with_inline_files_in_and_out(self):
+        data = bytes(range(256))
+        status, _, b = self.req("POST", "/v1/exec", {
+            "code": "d = open('/tmp/in/data.bin', 'rb').read()\nopen('/tmp/out.bin', 'wb').write(d[::-1])\n"
+                    "open('/tmp/empty', 'w').close()\nlen(d)",
+            "files": {"/tmp/in/data.bin": base64.b64encode(data).decode(), "rel.txt": ""},
+            "output_files": ["/tmp/out.bin", "empty", "/tmp/rel.txt", "/tmp/missing"]})
+        self.assertEqual(status, 200, b)
+        self.assertEqual(b["value_repr"], "256")
+        self.assertEqual(b["output_files"], {"/tmp/out.bin": base64.b64encode(data[::-1]).decode(), "empty": "",
+                                             "/tmp/rel.txt": "", "/tmp/missing": None})
+        status, _, b = self.req("POST", "/v1/exec", {"code": "1"})
+        self.assertNotIn("output_files", b)  # only when asked for
+        status, _, b = self.req("POST", "/v1/exec", {"code": "import os\nos.listdir('/tmp')"})
+        self.assertEqual(b["value_repr"], "[]")  # nothing is left for the next stateless run
+
+    def test_streamed_stateless_exec_returns_output_files_in_its_result(self):
+        status, _, events = self.srv.stream("/v1/exec", {
+            "code": "print('hi')\nopen('/tmp/o', 'w').write('done')", "output_files": ["/tmp/o"]})
+        self.assertEqual(status, 200)
+        self.assertEqual(events[-1][0], "result")
+        self.assertEqual(events[-1][1]["output_files"], {"/tmp/o": base64.b64encode(b"done").decode()})
+
+    def test_inline_files_are_refused_with_clear_4xx(self):
+        def post(body):
+            status, _, b = self.req("POST", "/v1/exec", {"code": "1", **body})
+            return status, error_of(b)
+        for body in ({"files": []}, {"files": {"a": 1}}, {"files": {"a": "not base64!"}}, {"files": {"a": "YQ"}},
+                     {"files": {"a": "Y==="}}, {"files": {"a": "YQ==YQ=="}}, {"output_files": "a"}, {"output_files": [1]},
+                     {"output_files": ["a"] * 5000}):
+            status, (code, message) = post(body)
+            self.assertEqual((status, code), (400, "bad_request"), body)
+        status, (code, message) = post({"files": {"/etc/passwd": "eA=="}})
+        self.assertEqual((status, code), (400, "bad_request"))
+        status, (code, message) = post({"files": {"big": base64.b64encode(b"x" * 5000).decode()},
+                                        "config": {"limits": {"tmp_bytes": 4096}}})
+        self.assertEqual((status, code), (413, "tmp_quota_exceeded"))
+        # Past the body cap the request is refused before it is read.
+        status, (code, message) = post({"files": {"big": base64.b64encode(b"x" * MAX_BODY).decode()}})
+        self.assertEqual((status, code), (413, "payload_too_large"))
+        status, _, b = self.req("POST", "/v1/exec", {"code": "import os\nos.mkdir('/tmp/d')",
+                                                    "output_files": ["/etc/passwd", "../x", "/tmp/d", ""]})
+        self.assertEqual(b["output_files"], {"/etc/passwd": None, "../x": None, "/tmp/d": None, "": None})
+
+    def test_output_files_over_the_body_cap_are_413(self):
+        status, _, b = self.req("POST", "/v1/exec", {
+            "code": f"for n in 'ab': open('/tmp/' + n, 'w').write('x' * {MAX_BODY // 2 + 1})",
+            "output_files": ["a", "b"]})
+        self.assertEqual((status, error_of(b)[0]), (413, "output_too_large"))
+
     def test_files_cannot_escape_tmp(self):
         sid = self.new_session()
         for path in ["../etc/passwd", "/etc/passwd", "a/../../x"]:
@@ -467,7 +558,9 @@ class Rest(unittest.TestCase):
                                    ("POST", f"/v1/sessions/{sid}/reset", None),
                                    ("DELETE", f"/v1/sessions/{sid}", None),
                                    ("PUT", f"/v1/sessions/{sid}/files/a", b"x"),
-                                   ("GET", f"/v1/sessions/{sid}/files/a", None)]:
+                                   ("GET", f"/v1/sessions/{sid}/files/a", None),
+                                   ("GET", f"/v1/sessions/{sid}/files", None),
+                                   ("DELETE", f"/v1/sessions/{sid}/files/a", None)]:
             status, _, b = self.req(method, path, body)
             self.assertEqual(status, 404, path)
             code, msg = error_of(b)

@@ -79,7 +79,10 @@ TEST(StartStream, WithoutATransportTheBodyComesBackWhole) {
     res.set_header("Content-Length", "3");
     StreamWriter& w = start_stream(req, res);
     w.send_event("a", "1");
-    w.send_event("b", "2");
+    res.status = 500;  // too late: the head is out
+    StreamWriter& again = start_stream(req, res);
+    EXPECT_EQ(&again, &w);
+    again.send_event("b", "2");
   });
   Request req = make("GET", "/s");
   Response res;

@@ -1,5 +1,7 @@
 // Data in and out of a session: variables as JSON, files in /tmp.
 #include <nlohmann/json.hpp>
+#include <tuple>
+#include <vector>
 
 #include "test_support.h"
 
@@ -89,6 +91,41 @@ TEST(SessionData, FileErrors) {
   EXPECT_EQ(*s.get_file("keep.txt"), "old");  // a put that does not fit loses nothing
   ASSERT_EQ(outcome(s, "import os\nos.mkdir('/tmp/d')"), "");
   EXPECT_EQ(s.get_file("d").error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(SessionData, ListFilesWalksTmpSorted) {
+  Session s = new_session();
+  EXPECT_TRUE(s.list_files()->empty());
+  ASSERT_TRUE(s.put_file("b.txt", "12345").has_value());
+  ASSERT_EQ(outcome(s, "import os\nos.makedirs('/tmp/a/deep')\nopen('/tmp/a/deep/x', 'w').write('x' * 3)"), "");
+  auto files = s.list_files();
+  ASSERT_TRUE(files.has_value());
+  std::vector<std::tuple<std::string, bool, uint64_t>> got;
+  for (const auto& f : *files) got.emplace_back(f.path, f.directory, f.bytes);
+  EXPECT_EQ(got, (std::vector<std::tuple<std::string, bool, uint64_t>>{
+                     {"/tmp/a", true, 0}, {"/tmp/a/deep", true, 0}, {"/tmp/a/deep/x", false, 3}, {"/tmp/b.txt", false, 5}}));
+}
+
+TEST(SessionData, RemoveFileTakesFilesAndWholeDirectoriesAndFreesQuota) {
+  SessionConfig c;
+  c.limits.tmp_bytes = 1000;
+  Session s = new_session(c);
+  ASSERT_TRUE(s.put_file("d/e/big", std::string(900, 'x')).has_value());
+  ASSERT_TRUE(s.put_file("f", "1").has_value());
+  EXPECT_EQ(s.put_file("g", std::string(200, 'x')).error().code(), ErrorCode::kResourceExhausted);
+  ASSERT_TRUE(s.remove_file("/tmp/d").has_value());
+  ASSERT_TRUE(s.put_file("g", std::string(200, 'x')).has_value());
+  ASSERT_TRUE(s.remove_file("f").has_value());
+  EXPECT_EQ(outcome(s, "import os\nprint(sorted(os.listdir('/tmp')))"), "['g']\n");
+}
+
+TEST(SessionData, RemoveFileRefusesWhatItCannotRemove) {
+  Session s = new_session();
+  EXPECT_EQ(s.remove_file("/tmp/missing").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(s.remove_file("/etc/passwd").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.remove_file("/tmp/../etc").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.remove_file("/tmp/").error().code(), ErrorCode::kInvalidArgument);  // /tmp itself
+  EXPECT_EQ(s.remove_file("").error().code(), ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // fork, reset, delete), files in and out of a session's /tmp, health.
 #include "rest_api.h"
 
+#include "base64.h"
 #include "common/echo.h"
 #include "common/policy.h"
 #include "exec_stream.h"
@@ -147,6 +148,84 @@ void answer_exec(const Request& req, Response& res, Session& session, std::strin
   events.error(body["error"]["code"].get<std::string>(), body["error"]["message"].get<std::string>());
 }
 
+/// The "files" and "output_files" of a stateless exec: files written into
+/// /tmp before the run, files read back after it.
+struct InlineFiles {
+  std::vector<std::pair<std::string, std::string>> in;  // path, decoded bytes
+  std::vector<std::string> out;
+};
+
+/// Reads "files" ({path: base64}) and "output_files" ([path]); false with a
+/// 400 written if malformed. At most `max_outputs` output paths (the
+/// server's limits.tmp_files: /tmp cannot hold more files than that).
+bool inline_files(const json& body, uint64_t max_outputs, Response& res, InlineFiles& files) {
+  if (body.contains("files")) {
+    const json& f = body["files"];
+    if (!f.is_object()) {
+      send_error(res, 400, "bad_request", "'files' must be an object of path: base64 content");
+      return false;
+    }
+    for (const auto& [path, content] : f.items()) {
+      std::optional<std::string> bytes;
+      if (content.is_string()) bytes = base64_decode(content.get_ref<const std::string&>());
+      if (!bytes) {
+        send_error(res, 400, "bad_request", "files['" + policy::echo(path) + "'] is not a base64 string");
+        return false;
+      }
+      files.in.emplace_back(path, std::move(*bytes));
+    }
+  }
+  if (body.contains("output_files")) {
+    const json& o = body["output_files"];
+    if (!o.is_array() || o.size() > max_outputs ||
+        !std::all_of(o.begin(), o.end(), [](const json& p) { return p.is_string(); })) {
+      send_error(res, 400, "bad_request",
+                 "'output_files' must be an array of at most " + std::to_string(max_outputs) + " paths under /tmp");
+      return false;
+    }
+    for (const auto& p : o) files.out.push_back(p);
+  }
+  return true;
+}
+
+/// Writes the input files into `session`; false with 400 or 413 written.
+bool put_inline_files(Session& session, const InlineFiles& files, Response& res) {
+  for (const auto& [path, bytes] : files.in) {
+    if (auto r = session.put_file(path, bytes); !r) {
+      send_host_error(res, r.error(), 413, "tmp_quota_exceeded");
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Adds "output_files" ({path: base64, or null unless a file under /tmp})
+/// to `out`, their bytes together at most `cap` (a response is bounded like
+/// a request); false with 413 written past it. A path outside /tmp or a
+/// directory is null rather than an error: the run has happened, and the
+/// answer says truthfully that no such file came out of it.
+bool add_output_files(Session& session, const InlineFiles& files, uint64_t cap, json& out, Response& err) {
+  if (files.out.empty()) return true;
+  json got = json::object();
+  uint64_t total = 0;
+  for (const auto& path : files.out) {
+    auto data = session.get_file(path);
+    if (!data) {
+      got[path] = nullptr;
+      continue;
+    }
+    total += data->size();
+    if (total > cap) {
+      send_error(err, 413, "output_too_large",
+                 "output files over the limit of " + std::to_string(cap) + " bytes in one answer");
+      return false;
+    }
+    got[path] = base64_encode(*data);
+  }
+  out["output_files"] = std::move(got);
+  return true;
+}
+
 void no_snapshot(Response& res, const std::string& id) {
   send_error(res, 404, "not_found", "no snapshot '" + policy::echo(id) + "'");
 }
@@ -172,6 +251,8 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
   auto& component = doc["components"]["schemas"]["SessionConfig"];
   component = nlohmann::ordered_json(config_schema);
   component.erase("$schema");
+  doc["components"]["schemas"]["ExecRequest"]["properties"]["output_files"]["maxItems"] =
+      cfg.session.limits.tmp_files;
   server.Get("/openapi.json", [text = doc.dump(2)](const Req&, Res& res) {
     res.set_content(text.data(), text.size(), "application/json");
   });
@@ -203,12 +284,16 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
     ExecOptions options;
     std::optional<SessionConfig> config;
     if (!exec_fields(*body, res, code, options) || !config_field(*body, res, cfg.session, cfg.session, config)) return;
+    InlineFiles files;
+    if (!inline_files(*body, cfg.session.limits.tmp_files, res, files)) return;
     uint64_t output_cap = (config ? *config : cfg.session).limits.output_bytes;
     auto r = ctx.with_stateless_session(std::move(config), [&](Session& session) {
-      answer_exec(req, res, session, code, options, output_cap, [](Session&, const ExecResult& result, json& out, Response&) {
-        out = policy::to_json(result);
-        return true;
-      });
+      if (!put_inline_files(session, files, res)) return;
+      answer_exec(req, res, session, code, options, output_cap,
+                  [&](Session& s, const ExecResult& result, json& out, Response& err) {
+                    out = policy::to_json(result);
+                    return add_output_files(s, files, cfg.max_body_bytes, out, err);
+                  });
     });
     if (!r) return send_host_error(res, r.error(), 503, "overloaded");
   });
@@ -330,6 +415,26 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
     auto r = (*use)->put_file(path, body_text);
     if (!r) return send_host_error(res, r.error(), 413, "tmp_quota_exceeded");
     send_json(res, 200, {{"session_id", id}, {"path", path}, {"bytes", body_text.size()}});
+  });
+
+  server.Get(R"(/v1/sessions/([^/]+)/files)", [&](const Req& req, Res& res) {
+    const std::string id = req.matches[1];
+    auto use = reg.use(id, kRestOwner);
+    if (!use) return no_session(res, id);
+    auto files = (*use)->list_files();
+    if (!files) return send_host_error(res, files.error());
+    json list = json::array();
+    for (const auto& f : *files) list.push_back({{"path", f.path}, {"directory", f.directory}, {"bytes", f.bytes}});
+    send_json(res, 200, {{"session_id", id}, {"files", list}});
+  });
+
+  server.Delete(R"(/v1/sessions/([^/]+)/files/(.+))", [&](const Req& req, Res& res) {
+    const std::string id = req.matches[1];
+    const std::string path = req.matches[2];
+    auto use = reg.use(id, kRestOwner);
+    if (!use) return no_session(res, id);
+    if (auto r = (*use)->remove_file(path); !r) return send_host_error(res, r.error());
+    send_json(res, 200, {{"session_id", id}, {"path", path}, {"deleted", true}});
   });
 
   server.Get(R"(/v1/sessions/([^/]+)/files/(.+))", [&](const Req& req, Res& res) {

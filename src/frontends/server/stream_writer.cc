@@ -82,6 +82,7 @@ bool MemoryStreamWriter::write(std::string_view bytes) {
 }
 
 StreamWriter& start_stream(const Request& req, Response& res) {
+  if (res.stream) return *res.stream;  // the head is out already
   res.body.clear();
   res.headers.remove("Content-Length");
   res.headers.remove("Cache-Control");

@@ -113,10 +113,11 @@ class MemoryStreamWriter final : public StreamWriter {
 /// the returned writer, until the handler returns, which ends the response.
 /// Set Content-Type first (text/event-stream, application/x-ndjson). The
 /// status cannot change afterwards: report later failures in the stream.
-/// Call at most once per request, from the handler; the writer is valid
-/// until the handler returns. Without a transport (handle() called directly,
-/// as fuzzers and unit tests do) the body is collected into res.body, at most
-/// ServerConfig::max_body_bytes of it, the writer closing past that.
+/// Call it from the handler (a second call returns the same writer and
+/// changes nothing); the writer is valid until the handler returns. Without
+/// a transport (handle() called directly, as fuzzers and unit tests do) the
+/// body is collected into res.body, at most ServerConfig::max_body_bytes of
+/// it, the writer closing past that.
 StreamWriter& start_stream(const Request& req, Response& res);
 
 }  // namespace pycell::server
