@@ -78,7 +78,7 @@ test('http: session ids, protocol version and methods follow the transport spec'
   const list = await post({ jsonrpc: '2.0', id: 3, method: 'tools/list' }, h);
   assert.equal(list.status, 200);
   assert.equal(list.headers.get('content-type'), 'application/json');
-  assert.equal(list.json.result.tools.length, 7);
+  assert.equal(list.json.result.tools.length, 9);
 
   const badVersion = await post({ jsonrpc: '2.0', id: 4, method: 'ping' }, { ...h, 'mcp-protocol-version': '1900-01-01' });
   assert.equal(badVersion.status, 400);

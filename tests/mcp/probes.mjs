@@ -25,7 +25,7 @@ export const probes = [
   { line: '{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"run_python","arguments":{"code":"1","session_id":5}}}', isError: true, id: 12 },
   { line: '{"jsonrpc":"2.0","id":13,"method":"ping","params":[1]}', code: -32602, id: 13 },
   { line: '{"jsonrpc":"2.0","id":14,"method":"initialize","params":{"protocolVersion":5}}', code: -32602, id: 14 },
-  { line: '{"jsonrpc":"2.0","id":15,"method":"tools/list","params":{"cursor":5,"_meta":7}}', tools: 7, id: 15 },
+  { line: '{"jsonrpc":"2.0","id":15,"method":"tools/list","params":{"cursor":5,"_meta":7}}', tools: 9, id: 15 },
   // 150,000 levels: parsed iteratively, then copied recursively: a segfault.
   { line: `{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"run_python","arguments":${deep(150000)}}}`,
     code: -32700, id: null, malformed: true, message: 'parse error: nested deeper than 256 levels' },

@@ -41,7 +41,8 @@ export function toolSuite(name, connect, version) {
     try {
       const { tools } = await client.listTools();
       assert.deepEqual(tools.map((t) => t.name).sort(),
-        ['close_session', 'create_session', 'list_sessions', 'read_file', 'reset_session', 'run_python', 'write_file']);
+        ['close_session', 'create_session', 'delete_file', 'list_files', 'list_sessions', 'read_file', 'reset_session',
+          'run_python', 'write_file']);
       const run = tools.find((t) => t.name === 'run_python');
       assert.deepEqual(run.inputSchema.required, ['code']);
       assert.equal(run.inputSchema.properties.variables.type, 'object');
@@ -227,6 +228,12 @@ export function toolSuite(name, connect, version) {
       assert.equal(b64.structuredContent.bytes, 3);
       const missing = await client.callTool({ name: 'read_file', arguments: { session_id: sid, path: 'nope.txt' } });
       assert.equal(missing.isError, true);
+      const listed = await client.callTool({ name: 'list_files', arguments: { session_id: sid } });
+      assert.deepEqual(listed.structuredContent.files.map((f) => [f.path, f.directory, f.bytes]),
+        [['/tmp/in', true, 0], ['/tmp/in/data.csv', false, 8], ['/tmp/out.bin', false, 3], ['/tmp/x.bin', false, 3]]);
+      assert.equal((await client.callTool({ name: 'delete_file', arguments: { session_id: sid, path: 'in' } })).isError, false);
+      const left = await client.callTool({ name: 'list_files', arguments: { session_id: sid } });
+      assert.deepEqual(left.structuredContent.files.map((f) => f.path), ['/tmp/out.bin', '/tmp/x.bin']);
       await client.callTool({ name: 'close_session', arguments: { session_id: sid } });
     } finally {
       await close();

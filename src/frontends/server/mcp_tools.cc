@@ -305,6 +305,26 @@ json McpServer::list_tools() {
                                        {"content", {{"type", "string"}}}},
                                       {"path", "bytes", "encoding", "content"})},
        {"annotations", annotations(true, false, true)}},
+      {{"name", "list_files"},
+       {"title", "List a session's files"},
+       {"description", "Lists every file and directory under a session's /tmp, with sizes."},
+       {"inputSchema", object_schema({{"session_id", session_id_schema(false)}}, {"session_id"})},
+       {"outputSchema",
+        object_schema({{"files",
+                        {{"type", "array"},
+                         {"items", object_schema({{"path", {{"type", "string"}}},
+                                                  {"directory", {{"type", "boolean"}}},
+                                                  {"bytes", {{"type", "integer"}}}},
+                                                 {"path", "directory", "bytes"})}}}},
+                      {"files"})},
+       {"annotations", annotations(true, false, true)}},
+      {{"name", "delete_file"},
+       {"title", "Delete a session's file"},
+       {"description", "Removes a file, or a directory with everything in it, from a session's /tmp."},
+       {"inputSchema", object_schema({{"session_id", session_id_schema(false)}, {"path", path_schema}},
+                                     {"session_id", "path"})},
+       {"outputSchema", object_schema({{"path", {{"type", "string"}}}}, {"path"})},
+       {"annotations", annotations(false, true, true)}},
   });
   return {{"tools", tools}};
 }
@@ -321,8 +341,9 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
   auto args_it = params.find("arguments");
   const json& args = args_it == params.end() || args_it->is_null() ? no_args : *args_it;
   if (!args.is_object()) return protocol("tools/call: params.arguments must be an object");
-  static constexpr std::array<const char*, 7> kTools = {"run_python", "create_session", "reset_session", "close_session",
-                                                        "list_sessions", "write_file", "read_file"};
+  static constexpr std::array<const char*, 9> kTools = {"run_python",    "create_session", "reset_session",
+                                                        "close_session", "list_sessions",  "write_file",
+                                                        "read_file",     "list_files",     "delete_file"};
   if (std::find(kTools.begin(), kTools.end(), name) == kTools.end()) return protocol("Unknown tool: " + policy::echo(name));
 
   // Arguments that do not fit the tool's inputSchema: a result the model reads.
@@ -442,8 +463,30 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
     if (!r) return text_result(r.error().message(), true);
     return structured_result("Session " + session_id + " now has a fresh interpreter.", {{"session_id", session_id}});
   }
+  if (name == "list_files") {
+    if (bad) return *bad;
+    auto use = reg.use(session_id, owner);
+    if (!use) return missing();
+    auto files = (*use)->list_files();
+    if (!files) return text_result(files.error().message(), true);
+    json list = json::array();
+    std::string text;
+    for (const auto& f : *files) {
+      list.push_back({{"path", f.path}, {"directory", f.directory}, {"bytes", f.bytes}});
+      text += f.path + (f.directory ? "/\n" : " (" + std::to_string(f.bytes) + " bytes)\n");
+    }
+    if (text.empty()) text = "/tmp is empty.";
+    return structured_result(text, {{"files", list}});
+  }
   std::string path;
   string_arg("path", true, path);
+  if (name == "delete_file") {
+    if (bad) return *bad;
+    auto use = reg.use(session_id, owner);
+    if (!use) return missing();
+    if (auto r = (*use)->remove_file(path); !r) return text_result(r.error().message(), true);
+    return structured_result("Deleted " + policy::echo(path) + ".", {{"path", path}});
+  }
   if (name == "write_file") {
     std::string content, encoding = "utf-8";
     string_arg("content", true, content);

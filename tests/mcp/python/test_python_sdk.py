@@ -61,7 +61,17 @@ class Suite:
             tools = {t.name: t for t in (await client.list_tools()).tools}
             self.assertEqual(
                 sorted(tools),
-                ["close_session", "create_session", "list_sessions", "read_file", "reset_session", "run_python", "write_file"],
+                [
+                    "close_session",
+                    "create_session",
+                    "delete_file",
+                    "list_files",
+                    "list_sessions",
+                    "read_file",
+                    "reset_session",
+                    "run_python",
+                    "write_file",
+                ],
             )
             self.assertFalse(tools["run_python"].annotations.destructive_hint)
             self.assertTrue(tools["read_file"].annotations.read_only_hint)
@@ -132,6 +142,11 @@ class Suite:
             self.assertEqual(r.structured_content["value_json"], "HÉLLO")
             back = await client.call_tool("read_file", {"session_id": sid, "path": "/tmp/in.txt"})
             self.assertEqual(back.structured_content["content"], "héllo")
+            files = (await client.call_tool("list_files", {"session_id": sid})).structured_content["files"]
+            self.assertEqual([(f["path"], f["bytes"]) for f in files], [("/tmp/in.txt", 6)])
+            await client.call_tool("delete_file", {"session_id": sid, "path": "in.txt"})
+            files = (await client.call_tool("list_files", {"session_id": sid})).structured_content["files"]
+            self.assertEqual(files, [])
             closed = await client.call_tool("close_session", {"session_id": sid})
             self.assertFalse(closed.is_error)
             gone = await client.call_tool("read_file", {"session_id": sid, "path": "in.txt"})
