@@ -28,7 +28,13 @@ async function post(body, headers = {}) {
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : null };
+  if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : null };
+  }
+  // An SSE answer: its messages, the last of which is the response.
+  const events = text.split('\n\n').filter((e) => e.includes('data:'))
+    .map((e) => JSON.parse(e.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n')));
+  return { status: res.status, headers: res.headers, json: events.at(-1), events };
 }
 
 async function session() {
@@ -129,6 +135,8 @@ test('http: the stateless revision checks its headers against the body (2026-07-
   const body = (params, method = 'tools/call') => ({ jsonrpc: '2.0', id: 9, method, params: { _meta: meta, ...params } });
   const ok = await post(body({ name: 'run_python', arguments: { code: '1 + 1' } }), headers);
   assert.equal(ok.status, 200);
+  assert.match(ok.headers.get('content-type'), /^text\/event-stream/);  // so that closing it can cancel
+  assert.equal(ok.events.length, 1);
   assert.equal(ok.json.result.resultType, 'complete');
   assert.equal(ok.json.result._meta['io.modelcontextprotocol/serverInfo'].name, 'pycell');
   assert.equal(ok.headers.get('mcp-session-id'), null);
@@ -213,4 +221,25 @@ test('http: run_python accepts top-level await', async () => {
   assert.equal(r.status, 200);
   assert.equal(r.json.result.isError, false, JSON.stringify(r.json));
   assert.equal(r.json.result.structuredContent.value_repr, '42');
+});
+
+test('http: a 2026-07-28 client that closes the response stream cancels the run', async () => {
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  const call = (name, args, signal) => fetch(new URL('/mcp', server.url), {
+    method: 'POST', signal,
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { _meta: meta, name, arguments: args } }),
+  });
+  const result = async (res) => JSON.parse((await res.text()).split('\n').find((l) => l.startsWith('data:')).slice(5)).result;
+  const sid = (await result(await call('create_session', {}))).structuredContent.session_id;
+  await result(await call('run_python', { session_id: sid, code: 'x = 1' }));
+  const abort = new AbortController();
+  const res = await call('run_python', { session_id: sid, code: 'while True:\n    pass' }, abort.signal);
+  assert.equal(res.status, 200);  // the stream is open: the run is under way
+  abort.abort();
+  // Stopped by the disconnect (not by the 2 s limit): the session rolled back.
+  const after = await result(await call('run_python', { session_id: sid, code: '"x" in globals()' }));
+  assert.equal(after.structuredContent.value_json, false);
+  await result(await call('close_session', { session_id: sid }));
 });

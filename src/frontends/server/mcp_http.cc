@@ -16,9 +16,9 @@
 // HeaderMismatch (-32020). Errors map to 400, an unknown method to 404;
 // Mcp-Session-Id is ignored.
 //
-// Both: a tools/call with a progressToken (and Accept allowing it) is answered
-// as an SSE stream carrying notifications/progress, then the response;
-// closing that stream cancels the run.
+// A tools/call is answered as an SSE stream (when Accept allows it) carrying
+// notifications/progress, then the response, in the stateless era always and
+// in the legacy one with a progressToken; closing that stream cancels the run.
 #include "mcp_http.h"
 
 #include "common/echo.h"
@@ -200,7 +200,9 @@ void McpHttp::run_call(const Request& req, Response& res, McpClient& client, con
     std::lock_guard lock(mu_);
     calls_.erase(key);
   };
-  const bool stream = !rc->progress_token.is_null() &&
+  // Stateless clients cancel by closing the stream, which only a stream
+  // lets the server notice during the run: they always get one.
+  const bool stream = (modern || !rc->progress_token.is_null()) &&
                       req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
   if (!stream) {
     auto reply = mcp_.handle(client, envelope, rc.get());

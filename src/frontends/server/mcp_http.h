@@ -1,6 +1,6 @@
 // MCP's streamable HTTP transport at /mcp, both eras on one endpoint: POST
 // carries one JSON-RPC message and gets one application/json answer, or an
-// SSE stream when a tools/call asks for progress.
+// SSE stream for a tools/call.
 #pragma once
 
 #include <map>
@@ -26,9 +26,9 @@ class McpHttp {
   /// The legacy client an Mcp-Session-Id names; on failure the 400/404 is written.
   std::optional<McpClient> client_for(const Request& req, Response& res);
   /// Handles a request that runs Python: cancellable (legacy: by a later
-  /// notifications/cancelled; stateless: by closing the stream) and, with a
-  /// progressToken and an Accept that allows it, answered as an SSE stream
-  /// that carries the progress notifications before the response.
+  /// notifications/cancelled; stateless: by closing the stream) and, when
+  /// Accept allows it, answered as an SSE stream that carries the progress
+  /// notifications before the response (legacy: only with a progressToken).
   void run_call(const Request& req, Response& res, McpClient& client, const Envelope& envelope, bool modern);
 
   ServerContext& ctx_;
