@@ -21,6 +21,7 @@
 // in the legacy one with a progressToken; closing that stream cancels the run.
 #include "mcp_http.h"
 
+#include "base64.h"
 #include "common/echo.h"
 #include "http_common.h"
 #include "pycell/json.h"
@@ -60,29 +61,7 @@ std::optional<std::string> decode_header_value(std::string_view v) {
   if (!(v.size() >= kOpen.size() + kClose.size() && v.starts_with(kOpen) && v.ends_with(kClose))) {
     return std::string(v);
   }
-  v = v.substr(kOpen.size(), v.size() - kOpen.size() - kClose.size());
-  static constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  if (v.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t pad = 0;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] == '=') {
-      if (i + 2 < v.size()) return std::nullopt;
-      pad++;
-      continue;
-    }
-    size_t at = kB64.find(v[i]);
-    if (at == std::string_view::npos || pad) return std::nullopt;
-    acc = acc << 6 | static_cast<uint32_t>(at);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
+  return base64_decode(v.substr(kOpen.size(), v.size() - kOpen.size() - kClose.size()));
 }
 
 json supported_error(const json& id, std::string_view requested) {

@@ -7,8 +7,8 @@
 // all is a JSON-RPC error.
 #include <algorithm>
 #include <array>
-#include <cstring>
 
+#include "base64.h"
 #include "common/echo.h"
 #include "common/policy.h"
 #include "mcp.h"
@@ -110,52 +110,6 @@ std::string missing_session(const std::string& id, Absence why, uint64_t idle_ms
   return "No session " + quoted +
          " exists for you on this server: check the id (create_session returns it); a session closed or expired "
          "long ago, or before the server restarted, is forgotten too. Call create_session for a new one.";
-}
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = uint8_t(in[i]) << 16 | uint8_t(in[i + 1]) << 8 | uint8_t(in[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out += kB64[(v >> shift) & 63];
-  }
-  if (size_t rest = in.size() - i) {
-    uint32_t v = uint8_t(in[i]) << 16 | (rest == 2 ? uint8_t(in[i + 1]) << 8 : 0);
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += rest == 2 ? kB64[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-/// Standard base64 with padding; nullopt for anything else.
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  for (size_t i = 0; i < in.size(); i += 4) {
-    uint32_t v = 0;
-    int pad = 0;
-    for (size_t j = 0; j < 4; ++j) {
-      char c = in[i + j];
-      const char* at = c ? std::strchr(kB64, c) : nullptr;
-      if (c == '=' && i + 4 == in.size() && j >= 2 && (j == 3 || in[i + 3] == '=')) {
-        pad++;
-        v <<= 6;
-        continue;
-      }
-      if (!at || pad) return std::nullopt;
-      v = v << 6 | uint32_t(at - kB64);
-    }
-    out += char(v >> 16);
-    if (pad < 2) out += char(v >> 8 & 255);
-    if (pad < 1) out += char(v & 255);
-  }
-  return out;
 }
 
 bool valid_utf8(std::string_view s) {
