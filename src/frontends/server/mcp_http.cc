@@ -38,7 +38,9 @@ constexpr const char* kHttpOwner = "mcp:http";
 /// Session ids are "mcp-<revision>-<32 hex digits>".
 constexpr std::string_view kSessionPrefix = "mcp-";
 
-std::string session_id_for(const std::string& version) { return random_id(std::string(kSessionPrefix) + version + "-"); }
+std::string session_id_for(const std::string& version) {
+  return random_id(std::string(kSessionPrefix) + version + "-");
+}
 
 /// The revision an Mcp-Session-Id of this server carries, if it is one.
 std::optional<std::string> version_of_session(std::string_view id) {
@@ -240,7 +242,8 @@ void McpHttp::post_modern(const Request& req, Response& res, const Envelope& env
   }
   if (!req.has_header("Mcp-Method")) return mismatch("the Mcp-Method header is required");
   if (req.get_header_value("Mcp-Method") != envelope.method) {
-    return mismatch("Mcp-Method '" + policy::echo(req.get_header_value("Mcp-Method")) + "' does not match the body's method");
+    return mismatch("Mcp-Method '" + policy::echo(req.get_header_value("Mcp-Method")) +
+                    "' does not match the body's method");
   }
   for (auto [method, field] : {std::pair{"tools/call", "name"}, {"resources/read", "uri"}, {"prompts/get", "name"}}) {
     if (envelope.method != method) continue;

@@ -19,8 +19,9 @@ namespace pycell::server {
 class ProgressReporter {
  public:
   /// Output is sent in notifications of at most kChunkBytes, at most every
-  /// kFlushMs (coalesced; a partial line waits up to kLineWaitMs for its end), up to `output_cap` bytes in all (then only the
-  /// heartbeat); a run silent for kHeartbeatMs gets a "still running" one.
+  /// kFlushMs (coalesced; a partial line waits up to kLineWaitMs for its end),
+  /// up to `output_cap` bytes in all (then only the heartbeat); a run silent
+  /// for kHeartbeatMs gets a "still running" one.
   static constexpr size_t kChunkBytes = 16 << 10;
   static constexpr int64_t kFlushMs = 100;
   static constexpr int64_t kLineWaitMs = 500;

@@ -150,7 +150,8 @@ class InFlight {
   void drain() {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return std::all_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.done; }); });
+      auto done = [](const Worker& w) { return w.done; };
+      cv_.wait(lock, [&] { return std::all_of(workers_.begin(), workers_.end(), done); });
     }
     reap();
   }

@@ -298,7 +298,9 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
   static constexpr std::array<const char*, 9> kTools = {"run_python",    "create_session", "reset_session",
                                                         "close_session", "list_sessions",  "write_file",
                                                         "read_file",     "list_files",     "delete_file"};
-  if (std::find(kTools.begin(), kTools.end(), name) == kTools.end()) return protocol("Unknown tool: " + policy::echo(name));
+  if (std::find(kTools.begin(), kTools.end(), name) == kTools.end()) {
+    return protocol("Unknown tool: " + policy::echo(name));
+  }
 
   // Arguments that do not fit the tool's inputSchema: a result the model reads.
   std::optional<json> bad;
@@ -318,7 +320,9 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
   const ServerConfig& cfg = ctx_.config();
   SessionRegistry& reg = ctx_.sessions();
   std::string session_id;
-  auto missing = [&] { return text_result(missing_session(session_id, reg.absence(session_id, owner), cfg.session_idle_ms), true); };
+  auto missing = [&] {
+    return text_result(missing_session(session_id, reg.absence(session_id, owner), cfg.session_idle_ms), true);
+  };
 
   if (name == "run_python") {
     std::string code;
@@ -465,7 +469,8 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
   auto data = (*use)->get_file(path);
   if (!data) return text_result(data.error().message(), true);
   if (data->size() > cfg.max_body_bytes) {
-    return text_result(policy::echo(path) + " holds " + policy::format_bytes(data->size()) + "; read_file returns at most " +
+    return text_result(policy::echo(path) + " holds " + policy::format_bytes(data->size()) +
+                           "; read_file returns at most " +
                            policy::format_bytes(cfg.max_body_bytes) + ". Read it in parts with run_python.",
                        true);
   }
@@ -476,11 +481,12 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
   if (text) {
     out["content"] = json::array({{{"type", "text"}, {"text", *data}}});
   } else {
+    const std::string file_uri_path = path.starts_with("/tmp/") ? path : "/tmp/" + path;
     // Bytes travel as an embedded resource's blob (2025-11-25 server/tools
     // "Embedded Resources").
     out["content"] = json::array({{{"type", "resource"},
                                    {"resource",
-                                    {{"uri", "file:///tmp/" + std::string(path.starts_with("/tmp/") ? path.substr(5) : path)},
+                                    {{"uri", "file://" + file_uri_path},
                                      {"mimeType", "application/octet-stream"},
                                      {"blob", structured["content"]}}}}});
   }
