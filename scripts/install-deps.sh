@@ -45,8 +45,9 @@ if [ "$have_wasi" != "$want_wasi" ]; then
   deb=$(trixie_download wasi-libc "$want_wasi")
   dpkg -i "$deb"
 fi
-# MCP end-to-end tests: the official TypeScript SDK client from the npm registry,
-# pinned by tests/mcp/package-lock.json. (Node's Debian package for this machine
+# MCP end-to-end tests: the official TypeScript SDK clients (v1 and v2) and the
+# Inspector CLI from the npm registry, pinned by tests/mcp/package-lock.json
+# (the Python SDK's venv is made by tests/mcp/python/run_tests.sh). (Node's Debian package for this machine
 # kind bundles npm; plain Debian ships it separately.)
 command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends npm
 mcp="$here/../tests/mcp"

@@ -39,7 +39,6 @@ struct Server {
     config.max_sessions = 8;
     config.max_snapshots = 4;
     config.max_stateless_execs = 2;
-    config.max_mcp_clients = 16;
     config.session_idle_ms = 2000;  // expire_idle() below reclaims what the fuzzer made
     config.max_body_bytes = 1 << 20;
     auto made = ServerContext::create(config);
@@ -68,7 +67,6 @@ struct Server {
   /// Makes the session and MCP client the inputs refer to, if they idled out.
   void refresh() {
     ctx->sessions().expire_idle();
-    mcp->expire_idle();
     if (session_id.empty() || send("GET", "/v1/sessions/" + session_id, "").status == 404) {
       auto res = send("POST", "/v1/sessions", "{}");
       auto id = nlohmann::json::parse(res.body, nullptr, false);

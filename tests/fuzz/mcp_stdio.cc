@@ -55,7 +55,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     input.remove_prefix(eol == std::string_view::npos ? input.size() : eol + 1);
     if (line.size() > ctx.config().max_body_bytes) continue;  // refused unparsed
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    if (auto reply = mcp.handle_line(client, line)) (void)pycell::server::dump(*reply);
+    // With a progress token the run's output goes through ProgressReporter.
+    pycell::server::RequestContext rc;
+    rc.notify = [](const nlohmann::json& m) { (void)pycell::server::dump(m); };
+    if (auto reply = mcp.handle_line(client, line, &rc)) (void)pycell::server::dump(*reply);
   }
   ctx.sessions().close_owner(client.owner);
   return 0;

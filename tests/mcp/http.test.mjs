@@ -3,17 +3,18 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { checkProbe, probes } from './probes.mjs';
-import { connectHttp, startHttp } from './server.mjs';
+import { connectHttp, connectHttpModern, startHttp } from './server.mjs';
 import { toolSuite } from './tools.mjs';
 
 let server;
 before(async () => { server = await startHttp(); });
 after(async () => { assert.equal(await server.stop(), 0, 'clean exit on SIGTERM'); });
 
-toolSuite('http', async () => {
+toolSuite('http 2025-11-25', async () => {
   const c = await connectHttp(server.url);
   return { client: c.client, close: async () => { await c.transport.terminateSession(); await c.close(); } };
-});
+}, '2025-11-25');
+toolSuite('http 2026-07-28', () => connectHttpModern(server.url), '2026-07-28');
 
 const initialize = {
   jsonrpc: '2.0', id: 1, method: 'initialize',
@@ -27,14 +28,20 @@ async function post(body, headers = {}) {
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : null };
+  if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : null };
+  }
+  // An SSE answer: its messages, the last of which is the response.
+  const events = text.split('\n\n').filter((e) => e.includes('data:'))
+    .map((e) => JSON.parse(e.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n')));
+  return { status: res.status, headers: res.headers, json: events.at(-1), events };
 }
 
 async function session() {
   const r = await post(initialize);
   assert.equal(r.status, 200);
   const id = r.headers.get('mcp-session-id');
-  assert.match(id, /^mcp_[0-9a-f]{32}$/);
+  assert.match(id, /^mcp-2025-06-18-[0-9a-f]{32}$/);
   return { 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' };
 }
 
@@ -77,7 +84,7 @@ test('http: session ids, protocol version and methods follow the transport spec'
   const list = await post({ jsonrpc: '2.0', id: 3, method: 'tools/list' }, h);
   assert.equal(list.status, 200);
   assert.equal(list.headers.get('content-type'), 'application/json');
-  assert.equal(list.json.result.tools.length, 5);
+  assert.equal(list.json.result.tools.length, 9);
 
   const badVersion = await post({ jsonrpc: '2.0', id: 4, method: 'ping' }, { ...h, 'mcp-protocol-version': '1900-01-01' });
   assert.equal(badVersion.status, 400);
@@ -94,28 +101,80 @@ test('http: session ids, protocol version and methods follow the transport spec'
   const get = await fetch(new URL('/mcp', server.url), { headers: { accept: 'text/event-stream', ...h } });
   assert.equal(get.status, 405);
 
+  // The session id holds no state to end (the spec allows 405 for DELETE);
+  // it keeps working, however long it idles.
   const del = await fetch(new URL('/mcp', server.url), { method: 'DELETE', headers: h });
-  assert.equal(del.status, 204);
-  const gone = await post({ jsonrpc: '2.0', id: 7, method: 'ping' }, h);
-  assert.equal(gone.status, 404);
+  assert.equal(del.status, 405);
+  const still = await post({ jsonrpc: '2.0', id: 7, method: 'ping' }, h);
+  assert.equal(still.status, 200);
+  const current = await post(initialize, { 'mcp-protocol-version': '2025-11-25' });
+  assert.equal(current.status, 200);  // the header of the newest legacy revision, even on initialize
 });
 
-test('http: ending an MCP session closes its sandbox sessions', async () => {
+test('http: sandbox sessions belong to the token holder, not to the MCP session that made them', async () => {
   const h = await session();
-  const call = async (id, name, args) => (await post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }, h)).json.result;
-  const created = await call(2, 'create_session', {});
-  const sid = created.structuredContent.session_id;
-  const runIn = async (headers) => (await post({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'run_python', arguments: { code: '1', session_id: sid } } }, headers)).json.result;
-  assert.equal((await runIn(h)).isError, false);
-  // Another client cannot use it: sessions belong to the MCP session that made them.
+  const call = async (headers, id, name, args) => (await post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }, headers)).json.result;
+  const sid = (await call(h, 2, 'create_session', {})).structuredContent.session_id;
+  assert.equal((await call(h, 3, 'run_python', { code: 'x = 41', session_id: sid })).isError, false);
+  // A new MCP session (a client that connects per call), then the stateless era.
   const h2 = await session();
-  const foreign = await runIn(h2);
-  assert.equal(foreign.isError, true);
-  assert.match(foreign.content[0].text, /No session/);
-  const before = (await (await fetch(new URL('/v1/health', server.url))).json()).sessions;
-  assert.equal((await fetch(new URL('/mcp', server.url), { method: 'DELETE', headers: h })).status, 204);
-  const afterDelete = (await (await fetch(new URL('/v1/health', server.url))).json()).sessions;
-  assert.equal(afterDelete, before - 1);
+  const again = await call(h2, 3, 'run_python', { code: 'x + 1', session_id: sid });
+  assert.equal(again.structuredContent.value_json, 42);
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  const modern = await post({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { _meta: meta, name: 'close_session', arguments: { session_id: sid } } },
+    { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'close_session' });
+  assert.equal(modern.status, 200);
+  assert.equal(modern.json.result.isError, false);
+  const closed = await call(h, 5, 'run_python', { code: '1', session_id: sid });
+  assert.match(closed.content[0].text, /was closed/);
+});
+
+test('http: the stateless revision checks its headers against the body (2026-07-28)', async () => {
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  const headers = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'run_python' };
+  const body = (params, method = 'tools/call') => ({ jsonrpc: '2.0', id: 9, method, params: { _meta: meta, ...params } });
+  const ok = await post(body({ name: 'run_python', arguments: { code: '1 + 1' } }), headers);
+  assert.equal(ok.status, 200);
+  assert.match(ok.headers.get('content-type'), /^text\/event-stream/);  // so that closing it can cancel
+  assert.equal(ok.events.length, 1);
+  assert.equal(ok.json.result.resultType, 'complete');
+  assert.equal(ok.json.result._meta['io.modelcontextprotocol/serverInfo'].name, 'pycell');
+  assert.equal(ok.headers.get('mcp-session-id'), null);
+  // Mcp-Name as the base64 sentinel.
+  const encoded = await post(body({ name: 'run_python', arguments: { code: '2' } }), { ...headers, 'mcp-name': '=?base64?cnVuX3B5dGhvbg==?=' });
+  assert.equal(encoded.status, 200);
+  for (const [why, h] of [
+    ['no Mcp-Method', { ...headers, 'mcp-method': undefined }],
+    ['another Mcp-Method', { ...headers, 'mcp-method': 'tools/list' }],
+    ['no Mcp-Name', { ...headers, 'mcp-name': undefined }],
+    ['another Mcp-Name', { ...headers, 'mcp-name': 'read_file' }],
+    ['another version header', { ...headers, 'mcp-protocol-version': '2025-11-25' }],
+  ]) {
+    const clean = Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined));
+    const r = await post(body({ name: 'run_python', arguments: { code: '1' } }), clean);
+    assert.equal(r.status, 400, why);
+    assert.equal(r.json.error.code, -32020, why);
+  }
+  const future = { 'io.modelcontextprotocol/protocolVersion': '2099-01-01', 'io.modelcontextprotocol/clientCapabilities': {} };
+  const unsupported = await post({ jsonrpc: '2.0', id: 10, method: 'server/discover', params: { _meta: future } },
+    { 'mcp-protocol-version': '2099-01-01', 'mcp-method': 'server/discover' });
+  assert.equal(unsupported.status, 400);
+  assert.equal(unsupported.json.error.code, -32022);
+  assert.deepEqual(unsupported.json.error.data.supported, ['2026-07-28', '2025-11-25', '2025-06-18', '2024-11-05']);
+  const noCaps = await post({ jsonrpc: '2.0', id: 11, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } } },
+    { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' });
+  assert.equal(noCaps.status, 400);
+  assert.equal(noCaps.json.error.code, -32602);
+  const response = await post({ jsonrpc: '2.0', id: 12, result: {} }, headers);
+  assert.equal(response.status, 400);  // clients send no responses in 2026-07-28
+  const ping = await post(body({}, 'ping'), { ...headers, 'mcp-method': 'ping' });
+  assert.equal(ping.status, 404);  // removed in 2026-07-28
+  assert.equal(ping.json.error.code, -32601);
+  const discover = await post(body({}, 'server/discover'), { ...headers, 'mcp-method': 'server/discover' });
+  assert.equal(discover.status, 200);
+  assert.ok(discover.json.result.supportedVersions.includes('2026-07-28'));
+  assert.equal(typeof discover.json.result.ttlMs, 'number');
+  assert.equal(discover.json.result.cacheScope, 'private');
 });
 
 test('http: a body over the cap is refused with 413 before it is read', async () => {
@@ -162,4 +221,25 @@ test('http: run_python accepts top-level await', async () => {
   assert.equal(r.status, 200);
   assert.equal(r.json.result.isError, false, JSON.stringify(r.json));
   assert.equal(r.json.result.structuredContent.value_repr, '42');
+});
+
+test('http: a 2026-07-28 client that closes the response stream cancels the run', async () => {
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  const call = (name, args, signal) => fetch(new URL('/mcp', server.url), {
+    method: 'POST', signal,
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { _meta: meta, name, arguments: args } }),
+  });
+  const result = async (res) => JSON.parse((await res.text()).split('\n').find((l) => l.startsWith('data:')).slice(5)).result;
+  const sid = (await result(await call('create_session', {}))).structuredContent.session_id;
+  await result(await call('run_python', { session_id: sid, code: 'x = 1' }));
+  const abort = new AbortController();
+  const res = await call('run_python', { session_id: sid, code: 'while True:\n    pass' }, abort.signal);
+  assert.equal(res.status, 200);  // the stream is open: the run is under way
+  abort.abort();
+  // Stopped by the disconnect (not by the 2 s limit): the session rolled back.
+  const after = await result(await call('run_python', { session_id: sid, code: '"x" in globals()' }));
+  assert.equal(after.structuredContent.value_json, false);
+  await result(await call('close_session', { session_id: sid }));
 });

@@ -21,10 +21,11 @@ export const probes = [
   { line: '{"jsonrpc":"2.0","id":9.5,"method":"ping"}', result: {}, id: 9.5 },
   { line: '{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":5}}', code: -32602, id: 10 },
   { line: '{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"run_python","arguments":"x"}}', code: -32602, id: 11 },
-  { line: '{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"run_python","arguments":{"code":"1","session_id":5}}}', code: -32602, id: 12 },
+    // Arguments that do not fit the tool's schema: a tool error (2025-11-25).
+  { line: '{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"run_python","arguments":{"code":"1","session_id":5}}}', isError: true, id: 12 },
   { line: '{"jsonrpc":"2.0","id":13,"method":"ping","params":[1]}', code: -32602, id: 13 },
   { line: '{"jsonrpc":"2.0","id":14,"method":"initialize","params":{"protocolVersion":5}}', code: -32602, id: 14 },
-  { line: '{"jsonrpc":"2.0","id":15,"method":"tools/list","params":{"cursor":5,"_meta":7}}', tools: 5, id: 15 },
+  { line: '{"jsonrpc":"2.0","id":15,"method":"tools/list","params":{"cursor":5,"_meta":7}}', tools: 9, id: 15 },
   // 150,000 levels: parsed iteratively, then copied recursively: a segfault.
   { line: `{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"run_python","arguments":${deep(150000)}}}`,
     code: -32700, id: null, malformed: true, message: 'parse error: nested deeper than 256 levels' },
@@ -42,6 +43,8 @@ export function checkProbe(assert, probe, reply) {
     assert.equal(reply.error?.code, probe.code, what);
     if (probe.message) assert.equal(reply.error.message, probe.message, what);
     if (probe.shortMessage) assert.ok(reply.error.message.length < 400, what);
+  } else if (probe.isError !== undefined) {
+    assert.equal(reply.result.isError, probe.isError, what);
   } else if (probe.tools !== undefined) {
     assert.equal(reply.result.tools.length, probe.tools, what);
   } else {

@@ -8,6 +8,10 @@ import { spawn } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+// SDK v2, the first to speak the stateless revision 2026-07-28 (and, by
+// probing with server/discover, fall back to the legacy handshake).
+import { Client as ClientV2, StreamableHTTPClientTransport as StreamableHTTPClientTransportV2 } from '@modelcontextprotocol/client';
+import { StdioClientTransport as StdioClientTransportV2 } from '@modelcontextprotocol/client/stdio';
 
 const bin = process.env.PYCELL_SERVER;
 if (!bin) throw new Error('set PYCELL_SERVER to the pycell executable');
@@ -25,6 +29,22 @@ export async function connectStdio(extra = []) {
   const client = new Client({ name: 'pycell-tests', version: '1.0.0' });
   await client.connect(transport);
   return { client, close: () => client.close() };
+}
+
+/** A v2 SDK client over stdio; `mode` 'auto' probes and speaks 2026-07-28 with pycell. */
+export async function connectStdioModern(extra = [], mode = 'auto') {
+  const transport = new StdioClientTransportV2({ command: bin, args: [...mcpArgs, ...common, ...extra], stderr: 'inherit' });
+  const client = new ClientV2({ name: 'pycell-tests-v2', version: '1.0.0' }, { versionNegotiation: { mode } });
+  await client.connect(transport);
+  return { client, close: () => client.close() };
+}
+
+/** A v2 SDK client connected to a running HTTP server's /mcp. */
+export async function connectHttpModern(url, mode = 'auto', requestInit = {}) {
+  const transport = new StreamableHTTPClientTransportV2(new URL('/mcp', url), { requestInit });
+  const client = new ClientV2({ name: 'pycell-tests-v2', version: '1.0.0' }, { versionNegotiation: { mode } });
+  await client.connect(transport);
+  return { client, transport, close: () => client.close() };
 }
 
 /** Starts `pycell serve` on a free port; resolves with its base URL once it listens. */

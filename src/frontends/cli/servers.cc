@@ -18,7 +18,11 @@ ServerCommands::ServerCommands(CLI::App& app) {
   for (CLI::App* sub : {mcp_, serve_}) {
     sub->add_option("--max-sessions", c.max_sessions, "Live sessions at once; past it creating one is refused (429)")
         ->capture_default_str();
-    sub->add_option("--session-idle-ms", c.session_idle_ms, "Sessions unused this long are closed")
+    sub->add_option("--session-idle-ms", c.session_idle_ms,
+                    "Sessions unused this long are closed (they outlive connections until then)")
+        ->capture_default_str();
+    sub->add_option("--max-sessions-per-client", c.max_sessions_per_principal,
+                    "Live sessions one client (bearer token holder, stdio process) may have; past it refused")
         ->capture_default_str();
     sub->add_option("--max-body-bytes", c.max_body_bytes, "Largest request (HTTP body, stdio line) accepted (413)")
         ->capture_default_str();
@@ -26,6 +30,9 @@ ServerCommands::ServerCommands(CLI::App& app) {
                     "Executions without a session running at once; past it 503")
         ->capture_default_str();
   }
+  mcp_->add_option("--max-inflight", c.max_inflight_requests,
+                   "Requests handled at once (runs in parallel; ping and cancel are always answered)")
+      ->capture_default_str();
   serve_->add_option("--host", c.host,
                      "Address to bind; anything but loopback needs --bearer-token (or --insecure-no-token)")
       ->capture_default_str();
@@ -58,8 +65,6 @@ ServerCommands::ServerCommands(CLI::App& app) {
                      "A streaming client that reads nothing this long is closed and its run cancelled")
       ->capture_default_str();
   serve_->add_option("--keep-alive-ms", c.keep_alive_ms, "Idle time before a keep-alive connection is closed")
-      ->capture_default_str();
-  serve_->add_option("--max-mcp-clients", c.max_mcp_clients, "MCP client sessions kept at once")
       ->capture_default_str();
   serve_->add_option("--max-snapshots", c.max_snapshots, "Snapshots kept at once; past it 429")->capture_default_str();
   serve_->add_option("--max-snapshot-bytes", c.max_snapshot_bytes,

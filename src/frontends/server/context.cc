@@ -71,7 +71,9 @@ std::string describe(const SessionConfig& sc) {
 
 ServerContext::ServerContext(const ServerConfig& config, Engine engine, std::unique_ptr<SessionPool> pool)
     : config_(config),
-      sessions_(std::move(engine), RegistryLimits{config.max_sessions, config.session_idle_ms, config.max_snapshots,
+      sessions_(std::move(engine), RegistryLimits{config.max_sessions,
+                                                  std::min(config.max_sessions, config.max_sessions_per_principal),
+                                                  config.session_idle_ms, config.max_snapshots,
                                                   config.max_snapshot_bytes, config.snapshot_idle_ms}),
       pool_(std::move(pool)),
       summary_(describe(config.session)) {}

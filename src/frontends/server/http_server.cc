@@ -54,7 +54,6 @@ int run_http(const ServerConfig& config) {
     while (!cv.wait_for(lock, period, [&] { return done; })) {
       lock.unlock();
       ctx.sessions().expire_idle();
-      mcp.expire_idle();
       lock.lock();
     }
   });

@@ -1,11 +1,12 @@
-// MCP's streamable HTTP transport at /mcp: POST carries one JSON-RPC message
-// and gets one application/json answer; DELETE ends a client session.
+// MCP's streamable HTTP transport at /mcp, both eras on one endpoint: POST
+// carries one JSON-RPC message and gets one application/json answer, or an
+// SSE stream for a tools/call.
 #pragma once
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "mcp.h"
 #include "router.h"
@@ -19,25 +20,23 @@ class McpHttp {
   /// Adds POST/GET/DELETE /mcp. This object must outlive `server`.
   void register_routes(Router& server);
 
-  /// Forgets clients idle longer than the session idle time, closing their
-  /// sandbox sessions.
-  void expire_idle();
-
  private:
-  struct Client {
-    McpClient mcp;  // not changed after initialize
-    std::atomic<int64_t> last_used_ms{0};
-  };
-
   void post(const Request& req, Response& res, const std::string& body);
-  void remove(const Request& req, Response& res);
-  /// The client named by Mcp-Session-Id; on failure the 400/404 is written.
-  std::shared_ptr<Client> client_for(const Request& req, Response& res);
+  void post_modern(const Request& req, Response& res, const Envelope& envelope);
+  /// The legacy client an Mcp-Session-Id names; on failure the 400/404 is written.
+  std::optional<McpClient> client_for(const Request& req, Response& res);
+  /// Handles a request that runs Python: cancellable (legacy: by a later
+  /// notifications/cancelled; stateless: by closing the stream) and, when
+  /// Accept allows it, answered as an SSE stream that carries the progress
+  /// notifications before the response (legacy: only with a progressToken).
+  void run_call(const Request& req, Response& res, McpClient& client, const Envelope& envelope, bool modern);
 
   ServerContext& ctx_;
   McpServer mcp_;
+  /// Legacy requests in flight, by Mcp-Session-Id and request id; at most
+  /// one per HTTP worker thread.
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Client>> clients_;
+  std::map<std::string, std::shared_ptr<RequestContext>> calls_;
 };
 
 }  // namespace pycell::server

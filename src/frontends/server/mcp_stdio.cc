@@ -1,12 +1,24 @@
 // MCP over stdio: newline-delimited JSON-RPC on stdin/stdout, logs on stderr.
 // Nothing else may reach stdout: guest output is captured by the sessions.
-// SIGINT/SIGTERM cancel the run in progress and end the server (status 0).
+// tools/call runs on a thread of its own (at most max_inflight_requests at
+// once), so the reading thread answers ping, lists and notifications/cancelled
+// during a run. A cancelled request gets no response (2025-11-25
+// basic/utilities/cancellation). At end of input the requests in flight are
+// finished and answered; SIGINT/SIGTERM stop them (their results say
+// "cancelled") and end the server (status 0).
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "context.h"
 #include "mcp.h"
@@ -17,9 +29,12 @@
 namespace pycell::server {
 namespace {
 
+std::mutex stdout_mu;
+
 void send(const json& message) {
   std::string line = dump(message);
   line += '\n';
+  std::lock_guard lock(stdout_mu);  // one whole line at a time, from any thread
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
 }
@@ -78,16 +93,108 @@ class LineReader {
   bool stopped_ = false;
 };
 
+/// The requests in flight: their threads, and cancellation by id.
+class InFlight {
+ public:
+  InFlight(McpServer& mcp, size_t max) : mcp_(mcp), max_(max) {}
+
+  /// Starts `message` (a request, its envelope checked) on a thread of its
+  /// own. Returns an error to send instead when it cannot. Reading thread only.
+  std::optional<json> start(const McpClient& client, std::shared_ptr<const json> message, const Envelope& envelope) {
+    reap();
+    const std::string key = dump(envelope.id);
+    auto rc = std::make_shared<RequestContext>();
+    rc->notify = [](const json& m) { send(m); };
+    rc->progress_token = envelope.progress_token();
+    std::list<Worker>::iterator worker;
+    {
+      std::lock_guard lock(mu_);
+      if (calls_.size() >= max_) {
+        return jsonrpc_error(envelope.id, kInternalError,
+                             "busy: " + std::to_string(max_) + " requests are in progress; retry when one ends");
+      }
+      if (!calls_.emplace(key, rc).second) {
+        return jsonrpc_error(envelope.id, kInvalidRequest, "a request with this id is already in progress");
+      }
+      worker = workers_.emplace(workers_.end());
+    }
+    // Only this thread reaps, so the entry is not joined before `thread` is set.
+    worker->thread = std::thread([this, client, message = std::move(message), key, rc, worker] {
+      std::optional<json> invalid;
+      const Envelope env = check_envelope(*message, invalid);
+      McpClient mine = client;
+      auto reply = mcp_.handle(mine, env, rc.get());
+      bool cancelled;
+      {
+        std::lock_guard lock(mu_);
+        calls_.erase(key);
+        cancelled = rc->cancelled();
+      }
+      if (reply && !cancelled) send(*reply);
+      std::lock_guard lock(mu_);
+      worker->done = true;
+      cv_.notify_all();
+    });
+    return std::nullopt;
+  }
+
+  /// notifications/cancelled: stops the request if it is still running.
+  /// Unknown ids are ignored, as the spec asks.
+  void cancel(const json& id) {
+    if (id.is_null()) return;
+    std::lock_guard lock(mu_);
+    if (auto it = calls_.find(dump(id)); it != calls_.end()) it->second->cancel();
+  }
+
+  /// Waits for every request's thread to finish, and joins them.
+  void drain() {
+    {
+      std::unique_lock lock(mu_);
+      auto done = [](const Worker& w) { return w.done; };
+      cv_.wait(lock, [&] { return std::all_of(workers_.begin(), workers_.end(), done); });
+    }
+    reap();
+  }
+
+ private:
+  struct Worker {
+    std::thread thread;
+    bool done = false;  // guarded by mu_
+  };
+
+  /// Joins the threads that are done (outside mu_, which they release last).
+  void reap() {
+    std::list<Worker> finished;
+    {
+      std::lock_guard lock(mu_);
+      for (auto it = workers_.begin(); it != workers_.end();) {
+        auto next = std::next(it);
+        if (it->done) finished.splice(finished.end(), workers_, it);
+        it = next;
+      }
+    }
+    for (auto& w : finished) w.thread.join();
+  }
+
+  McpServer& mcp_;
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<RequestContext>> calls_;
+  std::list<Worker> workers_;
+};
+
 }  // namespace
 
-std::optional<json> McpServer::handle_line(McpClient& client, std::string_view line) {
+std::optional<json> McpServer::handle_line(McpClient& client, std::string_view line, RequestContext* rc) {
   std::string why;
   auto message = parse_json(line, &why);
   if (!message) return jsonrpc_error(nullptr, kParseError, "parse error: " + why);
   std::optional<json> invalid;
   Envelope envelope = check_envelope(*message, invalid);
   if (invalid) return invalid;
-  return handle(client, envelope);
+  if (rc) rc->progress_token = envelope.progress_token();
+  return handle(client, envelope, rc);
 }
 
 int run_mcp_stdio(const ServerConfig& config) {
@@ -104,8 +211,6 @@ int run_mcp_stdio(const ServerConfig& config) {
     close(wake[1]);
     return 1;
   }
-  // Runs happen on the main thread, which reads no input meanwhile: the
-  // signal is what can stop a run with no time limit.
   signals.watch("pycell mcp", [&] {
     (*ctx)->stopping = true;
     (*ctx)->sessions().cancel_all();
@@ -114,6 +219,7 @@ int run_mcp_stdio(const ServerConfig& config) {
   });
   McpServer mcp(**ctx);
   McpClient client{"mcp:stdio", {}, false};
+  InFlight inflight(mcp, std::max<size_t>(config.max_inflight_requests, 1));
   LineReader reader(STDIN_FILENO, wake[0]);
   std::string line;
   bool too_long = false;
@@ -125,8 +231,28 @@ int run_mcp_stdio(const ServerConfig& config) {
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (auto reply = mcp.handle_line(client, line)) send(*reply);
+    std::string why;
+    auto message = parse_json(line, &why);
+    if (!message) {
+      send(jsonrpc_error(nullptr, kParseError, "parse error: " + why));
+      continue;
+    }
+    std::optional<json> invalid;
+    auto owned = std::make_shared<const json>(std::move(*message));
+    Envelope envelope = check_envelope(*owned, invalid);
+    if (invalid) {
+      send(*invalid);
+    } else if (envelope.kind == Envelope::Kind::kNotification && envelope.method == "notifications/cancelled") {
+      inflight.cancel(envelope.cancelled_id());
+    } else if (envelope.kind == Envelope::Kind::kRequest && slow_method(envelope.method)) {
+      if (auto refused = inflight.start(client, owned, envelope)) send(*refused);
+    } else if (auto reply = mcp.handle(client, envelope)) {
+      send(*reply);
+    }
   }
+  // After a signal the runs were cancelled through the registry: they end
+  // at once and their results (exit_reason "cancelled") are still sent.
+  inflight.drain();
   signals.stop();
   close(wake[0]);
   close(wake[1]);

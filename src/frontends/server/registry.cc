@@ -50,30 +50,46 @@ Error session_cap(size_t max) {
   return Error(ErrorCode::kResourceExhausted, "session limit reached: " + std::to_string(max) +
                                                   " sessions are open; close one, or wait for idle ones to expire");
 }
+Error owner_cap(size_t max) {
+  return Error(ErrorCode::kResourceExhausted,
+               "session limit reached: you have " + std::to_string(max) +
+                   " sessions open, the most one client may have; close one, or wait for idle ones to expire");
+}
 }  // namespace
 
-Result<std::string> SessionRegistry::create(const std::string& owner, SessionConfig config, const Snapshot* from) {
-  {
-    std::lock_guard lock(mu_);
-    if (sessions_.size() + reserved_ >= limits_.max_sessions) return session_cap(limits_.max_sessions);
-    reserved_++;
+Result<void> SessionRegistry::reserve(const std::string& owner) {
+  std::lock_guard lock(mu_);
+  if (sessions_.size() + reserved_ >= limits_.max_sessions) return session_cap(limits_.max_sessions);
+  size_t mine = reserved_by_owner_[owner];
+  for (const auto& [id, e] : sessions_) mine += e->owner == owner;
+  if (mine >= limits_.max_per_owner) {
+    if (reserved_by_owner_[owner] == 0) reserved_by_owner_.erase(owner);
+    return owner_cap(limits_.max_per_owner);
   }
+  reserved_++;
+  reserved_by_owner_[owner]++;
+  return Ok();
+}
+
+void SessionRegistry::unreserve(const std::string& owner) {
+  reserved_--;
+  if (--reserved_by_owner_[owner] == 0) reserved_by_owner_.erase(owner);
+}
+
+Result<std::string> SessionRegistry::create(const std::string& owner, SessionConfig config, const Snapshot* from) {
+  if (auto r = reserve(owner); !r) return r.error();
   // Creating takes about a millisecond: not under mu_.
   auto s = from ? Session::create(engine_, *from, config) : Session::create(engine_, config);
   if (!s) {
     std::lock_guard lock(mu_);
-    reserved_--;
+    unreserve(owner);
     return s.error();
   }
   return insert(owner, std::make_unique<Session>(std::move(*s)), std::move(config));
 }
 
 Result<std::string> SessionRegistry::adopt(const std::string& owner, Session session, SessionConfig config) {
-  {
-    std::lock_guard lock(mu_);
-    if (sessions_.size() + reserved_ >= limits_.max_sessions) return session_cap(limits_.max_sessions);
-    reserved_++;
-  }
+  if (auto r = reserve(owner); !r) return r.error();
   return insert(owner, std::make_unique<Session>(std::move(session)), std::move(config));
 }
 
@@ -87,7 +103,7 @@ Result<std::string> SessionRegistry::insert(const std::string& owner, std::uniqu
   e->last_used_ms = e->created_ms;
   e->session = std::move(s);
   std::lock_guard lock(mu_);
-  reserved_--;
+  unreserve(owner);
   sessions_[e->id] = e;
   return e->id;
 }
@@ -135,6 +151,7 @@ bool SessionRegistry::close(const std::string& id, const std::string& owner) {
     if (it == sessions_.end() || it->second->owner != owner) return false;
     e = std::move(it->second);
     sessions_.erase(it);
+    bury(*e, Absence::kClosed);
   }
   e->closed = true;
   if (e->users > 0) cancel(*e);
@@ -147,6 +164,7 @@ void SessionRegistry::close_owner(const std::string& owner) {
     std::lock_guard lock(mu_);
     for (auto it = sessions_.begin(); it != sessions_.end();) {
       if (it->second->owner == owner) {
+        bury(*it->second, Absence::kClosed);
         gone.push_back(std::move(it->second));
         it = sessions_.erase(it);
       } else {
@@ -161,6 +179,28 @@ void SessionRegistry::close_owner(const std::string& owner) {
     e->closed = true;
     if (e->users > 0) cancel(*e);
   }
+}
+
+void SessionRegistry::bury(const SessionEntry& e, Absence why) {
+  // A ring of ids: the oldest grave is reused, so the memory is bounded
+  // however many sessions come and go.
+  if (graves_order_.size() < kGraves) {
+    graves_order_.push_back(e.id);
+  } else {
+    graves_.erase(graves_order_[graves_next_]);
+    graves_order_[graves_next_] = e.id;
+    graves_next_ = (graves_next_ + 1) % kGraves;
+  }
+  graves_[e.id] = Grave{e.owner, why};
+}
+
+Absence SessionRegistry::absence(const std::string& id, const std::string& owner) const {
+  std::lock_guard lock(mu_);
+  auto it = graves_.find(id);
+  // Another owner's session is reported as unknown: its fate is not this
+  // client's business.
+  if (it == graves_.end() || it->second.owner != owner) return Absence::kUnknown;
+  return it->second.why;
 }
 
 std::vector<SessionInfo> SessionRegistry::list(const std::string& owner) const {
@@ -245,6 +285,7 @@ size_t SessionRegistry::expire_idle() {
       const auto& e = it->second;
       if (e->users == 0 && now - e->last_used_ms >= static_cast<int64_t>(limits_.idle_ms)) {
         e->closed = true;
+        bury(*e, Absence::kExpired);
         gone.push_back(std::move(it->second));
         it = sessions_.erase(it);
       } else {

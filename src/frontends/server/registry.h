@@ -28,7 +28,8 @@ int64_t now_ms();
 /// One live session. Owned by the registry; a Use keeps it alive while in use.
 struct SessionEntry {
   std::string id;
-  /// Who may see it: "rest", or the MCP client it belongs to.
+  /// The principal who may use it: "rest", "mcp:http" (the bearer token's
+  /// holder) or "mcp:stdio" (the process that started `pycell mcp`).
   std::string owner;
   SessionConfig config;
   int64_t created_ms = 0;
@@ -53,6 +54,13 @@ struct SessionInfo {
   bool busy = false;
 };
 
+/// Why use() found no session: what a client is told.
+enum class Absence {
+  kUnknown,  ///< never existed for this owner, or gone too long ago to remember
+  kClosed,   ///< closed by its owner
+  kExpired,  ///< closed after idle_ms without use
+};
+
 /// A snapshot kept for later restores and new sessions.
 struct StoredSnapshot {
   std::string owner;
@@ -66,8 +74,10 @@ struct StoredSnapshot {
 /// The bounds of one registry (from ServerConfig).
 struct RegistryLimits {
   size_t max_sessions = 64;
+  /// Sessions one owner may have open at once (at most max_sessions).
+  size_t max_per_owner = 64;
   /// Sessions unused this long are closed.
-  uint64_t idle_ms = 15 * 60 * 1000;
+  uint64_t idle_ms = 60 * 60 * 1000;
   size_t max_snapshots = 64;
   /// Total Snapshot::memory_bytes() of the snapshots kept.
   uint64_t max_snapshot_bytes = 4ull << 30;
@@ -108,6 +118,11 @@ class SessionRegistry {
   std::optional<Use> use(const std::string& id, const std::string& owner);
   /// Replaces the session's state with a fresh interpreter (same config).
   Result<void> reset(Use& use);
+  /// Why `owner` has no session `id` (any more).
+  Absence absence(const std::string& id, const std::string& owner) const;
+  /// Stops the run in progress in the session held by `use` (from another
+  /// thread than the one running it).
+  static void cancel(SessionRegistry::Use& use) { cancel(*use.entry_); }
   /// Closes the session, cancelling a run in progress. False if unknown.
   bool close(const std::string& id, const std::string& owner);
   /// Closes every session and snapshot of `owner`.
@@ -115,6 +130,7 @@ class SessionRegistry {
   std::vector<SessionInfo> list(const std::string& owner) const;
   size_t size() const;
   size_t max_sessions() const { return limits_.max_sessions; }
+  const RegistryLimits& limits() const { return limits_; }
 
   /// Stores a snapshot; returns its id. Errors: kResourceExhausted at the
   /// count cap or the byte cap.
@@ -144,8 +160,14 @@ class SessionRegistry {
   const Engine& engine() const { return engine_; }
 
  private:
+  /// Takes a creation slot for `owner`, or says which cap is reached.
+  Result<void> reserve(const std::string& owner);
+  /// Gives back a slot taken by reserve; mu_ held.
+  void unreserve(const std::string& owner);
   Result<std::string> insert(const std::string& owner, std::unique_ptr<Session> s, SessionConfig config);
   static void cancel(SessionEntry& e);
+  /// Remembers why session `e` went away; mu_ held.
+  void bury(const SessionEntry& e, Absence why);
   /// Erases one snapshot and its bytes from the total; mu_ held.
   std::map<std::string, StoredSnapshot>::iterator erase_snapshot(std::map<std::string, StoredSnapshot>::iterator it);
 
@@ -153,8 +175,20 @@ class SessionRegistry {
   const RegistryLimits limits_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<SessionEntry>> sessions_;
-  /// Slots taken by creations still in progress (they run without mu_).
+  /// Slots taken by creations still in progress (they run without mu_), in
+  /// all and per owner.
   size_t reserved_ = 0;
+  std::map<std::string, size_t> reserved_by_owner_;
+  /// Ids of sessions closed or expired lately, with their owner and why,
+  /// oldest first in `graves_order_`; at most kGraves are kept.
+  struct Grave {
+    std::string owner;
+    Absence why;
+  };
+  static constexpr size_t kGraves = 4096;
+  std::map<std::string, Grave> graves_;
+  std::vector<std::string> graves_order_;
+  size_t graves_next_ = 0;
   std::map<std::string, StoredSnapshot> snapshots_;
   /// Sum of memory_bytes() over snapshots_; guarded by mu_.
   uint64_t snapshot_bytes_ = 0;

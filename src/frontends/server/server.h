@@ -45,8 +45,14 @@ struct ServerConfig {
   /// passes; one with any other Origin gets 403: this is what stops a web
   /// page from driving the server through the user's browser.
   std::vector<std::string> allowed_origins;
-  /// Sessions unused for this long are closed (and MCP client sessions forgotten).
-  uint64_t session_idle_ms = 15 * 60 * 1000;
+  /// Sessions unused for this long are closed. A session belongs to its
+  /// principal (the bearer token's holder over HTTP, the process over stdio),
+  /// not to a connection: an agent may come back to it from any connection
+  /// within this time. Default one hour, for human-paced agents.
+  uint64_t session_idle_ms = 60 * 60 * 1000;
+  /// Sessions one principal (REST, MCP over HTTP, MCP over stdio) may have
+  /// open at once; past it creating one is refused. At most max_sessions.
+  size_t max_sessions_per_principal = 64;
   /// Host header values accepted besides the defaults, as "name" (any port)
   /// or "name:port" (e.g. "sandbox.internal"). The defaults stop DNS
   /// rebinding, where a browser sends a name the attacker resolves to this
@@ -54,9 +60,10 @@ struct ServerConfig {
   /// beyond loopback also IP literals (no DNS involved) and `host` itself.
   /// Any other name gets 403.
   std::vector<std::string> allowed_hosts;
-  /// MCP client sessions (Mcp-Session-Id) kept at once; each costs a few
-  /// hundred bytes until it is deleted or idles out. Past it initialize gets 429.
-  size_t max_mcp_clients = 256;
+  /// MCP requests over stdio handled at once (tools/call runs on its own
+  /// thread, so ping and cancellation are answered during a run); past it a
+  /// request gets an error at once. Over HTTP, http_threads bounds this.
+  size_t max_inflight_requests = 16;
   /// Snapshots kept by POST /v1/sessions/{id}/snapshot; past it 429. Each
   /// holds the guest pages it does not share with the engine's base snapshot.
   size_t max_snapshots = 64;
