@@ -160,11 +160,11 @@ class Session {
   /// too late for). The internal runs of set_variables and get_variable count.
   void cancel();
 
-  /// Stops the run in progress, if any, like cancel(); but a call that finds
-  /// no run (it ended, or has not started) does nothing, so it never stops a
-  /// later run. For a canceller that watched one run: a streaming client that
-  /// disconnected, whose cancel must not reach the session's next exec.
-  void cancel_current();
+  /// Forgets a cancel() that came after the last run ended, which would stop
+  /// the next run. For a canceller that watched one run (a client that went
+  /// away, a cancelled request): once the run returned and it can no longer
+  /// call cancel(), it drops what it may have left. Not during a run.
+  void discard_cancel();
 
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;

@@ -247,7 +247,6 @@ Result<void> cold_start(SessionState& s) {
   }
   s.wasi->out.captured.clear();
   s.wasi->err.captured.clear();
-  s.budget->finish();
   return Ok();
 }
 
@@ -439,7 +438,7 @@ Result<Session> Session::fork() {
 }
 
 void Session::cancel() { state_->budget->cancel(); }
-void Session::cancel_current() { state_->budget->cancel_current(); }
+void Session::discard_cancel() { state_->budget->discard_cancel(); }
 
 Result<ExecResult> Session::run_once(const Engine& engine, std::string_view code, const ExecOptions& options,
                                      SessionConfig config) {

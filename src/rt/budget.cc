@@ -13,7 +13,6 @@ void Budget::start(uint64_t fuel_limit, Clock::time_point soft, Clock::time_poin
   soft_sent_ = false;
   stop_ = Stop::kNone;
   requested_ = Stop::kNone;
-  state_.fetch_or(kRunning, std::memory_order_relaxed);
 }
 
 int64_t Budget::refill() {

@@ -28,7 +28,7 @@ class Budget {
 
   /// Ends a run: a cancel() that arrived during it was honoured or came too
   /// late to matter, and must not stop the next run.
-  void finish() { state_.store(0, std::memory_order_relaxed); }
+  void finish() { cancel_.store(false, std::memory_order_relaxed); }
 
   /// The next slice, its negation to request a soft stop, or 0 with stop()
   /// set when the run must end now (the caller traps).
@@ -69,16 +69,11 @@ class Budget {
 
   /// From any thread: end the current run at its next check, or the next
   /// run at its first check if none is in progress (see start, finish).
-  void cancel() { state_.fetch_or(kCancel, std::memory_order_relaxed); }
-  /// From any thread: end the run in progress at its next check; nothing if
-  /// none is (between start and finish). One atomic word holds both facts, so
-  /// a run that finishes meanwhile makes this a no-op, never a pending cancel.
-  void cancel_current() {
-    auto s = state_.load(std::memory_order_relaxed);
-    while ((s & kRunning) && !state_.compare_exchange_weak(s, s | kCancel, std::memory_order_relaxed)) {
-    }
-  }
-  [[nodiscard]] bool cancelled() const { return (state_.load(std::memory_order_relaxed) & kCancel) != 0; }
+  void cancel() { cancel_.store(true, std::memory_order_relaxed); }
+  [[nodiscard]] bool cancelled() const { return cancel_.load(std::memory_order_relaxed); }
+  /// Between runs: forget a cancel() that arrived after the last run's last
+  /// check, which would otherwise stop the next run.
+  void discard_cancel() { cancel_.store(false, std::memory_order_relaxed); }
 
   /// When a wait outside guest code (a sleep) must end so the next check can
   /// act: the soft deadline until the soft stop is sent, then the hard one.
@@ -95,8 +90,7 @@ class Budget {
   Stop stop_ = Stop::kNone;
   Stop requested_ = Stop::kNone;
   int64_t* counter_ = nullptr;
-  static constexpr unsigned kRunning = 1, kCancel = 2;
-  std::atomic<unsigned> state_{0};
+  std::atomic<bool> cancel_{false};
 };
 
 }  // namespace pycell::rt

@@ -375,8 +375,8 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
     auto r = (*use)->exec(code, options);
     if (control.detach() && (!r || r->exit_reason != ExitReason::kCancelled)) {
       // The cancel came after the run's last check and would stop the
-      // session's next run: an internal run takes it.
-      (void)(*use)->set_variables("{}");
+      // session's next run (an internal run taking it would roll it back).
+      (*use)->discard_cancel();
     }
     progress.finish();
     use->entry().execs++;

@@ -131,14 +131,12 @@ void answer_exec(const Request& req, Response& res, Session& session, std::strin
   ExecStream events(writer, format, output_cap);
   options.on_output = [&events](Stream stream, std::string_view bytes) { events.output(stream, bytes); };
   Result<ExecResult> r = [&] {
-    // cancel_current: a disconnect after the run ended must not stop the
-    // session's next run. One before the run is seen by closed(); one in the
-    // microseconds between that check and the run's start leaves the run to
-    // its limits.
-    auto watch = writer.on_close([&session] { session.cancel_current(); });
-    if (writer.closed()) session.cancel();
+    auto watch = writer.on_close([&session] { session.cancel(); });
     return session.exec(code, options);
   }();
+  // The watch is gone: a disconnect that came after the run's last check left
+  // a cancel that must not stop the session's next run.
+  if (writer.closed() && (!r || r->exit_reason != ExitReason::kCancelled)) session.discard_cancel();
   Response err;
   json out;
   if (!r) {
