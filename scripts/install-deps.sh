@@ -52,6 +52,10 @@ fi
 command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends npm
 mcp="$here/../tests/mcp"
 if [ ! "$mcp/node_modules/.package-lock.json" -nt "$mcp/package-lock.json" ]; then
-  npm ci --prefix "$mcp" --no-audit --no-fund
+  # Not `npm ci`: it refuses this lock because vite (a dependency of the
+  # Inspector) names a Windows-only optional package the registry does not
+  # have, so no lock can list it. `npm install --no-save` installs exactly the
+  # versions and integrity hashes of the lock and never rewrites it.
+  npm install --prefix "$mcp" --no-save --no-audit --no-fund
 fi
 echo "install-deps: done"
