@@ -258,7 +258,8 @@ class Crowded(unittest.TestCase):
             idle.append(c)
         self.assertEqual(self.get_health(self.conn())["status"], "ok")
         # The oldest idle connections made room: the server closed them.
-        closed = sum(closed_by_peer(c.sock, 0.5) for c in idle[:8])
+        # Generous: on a loaded machine the server may take a while to get to them.
+        closed = sum(closed_by_peer(c.sock, 5) for c in idle[:8])
         self.assertEqual(closed, 8)
         self.assertFalse(closed_by_peer(idle[-1].sock, 0.5))  # the newest one is still usable
         self.assertEqual(self.get_health(idle[-1])["status"], "ok")
