@@ -17,7 +17,7 @@ from . import _pycell
 from ._async import AsyncSandbox, AsyncSession
 from ._result import ExecResult, GuestError, TracebackFrame
 from ._sandbox import Sandbox, Session, Snapshot, settings_keywords
-from .client import Client, RemoteSession
+from .client import Client, ExecEvent, ExecStream, RemoteSession
 from .errors import (CorruptError, Error, ExecutionError, HostOSError, InvalidArgumentError, NotFoundError,
                      PermissionDeniedError, ProtocolError, ResourceExhaustedError, UnavailableError)
 
@@ -26,6 +26,7 @@ __version__ = "0.1.0"
 guest_python_version = _pycell.python_version()
 
 __all__ = ["Sandbox", "Session", "Snapshot", "AsyncSandbox", "AsyncSession", "Client", "RemoteSession",
+           "ExecEvent", "ExecStream",
            "ExecResult", "GuestError", "TracebackFrame", "settings_keywords", "Error", "InvalidArgumentError",
            "NotFoundError", "HostOSError", "CorruptError", "ProtocolError", "ResourceExhaustedError",
            "UnavailableError", "PermissionDeniedError", "ExecutionError", "guest_python_version"]

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,9 @@ class ExecResult:
     peak_memory: int = 0  # guest memory at the end of the run, in bytes
     stdout_truncated: bool = False
     stderr_truncated: bool = False
+    # pycell.Client.exec(output_files=[...]) only: each asked-for path's bytes, None if the run
+    # left no such file; None when none were asked for. A dict, so left out of the hash.
+    output_files: Optional[Dict[str, Optional[bytes]]] = field(default=None, hash=False)
 
     @property
     def ok(self) -> bool:
