@@ -10,6 +10,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   # guest toolchain (wasm32-wasi) and wasm2c; tclsh generates SQLite's amalgamation
   clang-19 llvm-19 lld-19 libclang-rt-19-dev-wasm32 wabt tcl
+  # C++ in guest packages (numpy's sorting and string ufuncs): libc++ for wasm32
+  libc++-19-dev-wasm32 libc++abi-19-dev-wasm32
   # host libraries
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libssl-dev libboost-context-dev
   libcurl4-openssl-dev libedit-dev
