@@ -22,7 +22,7 @@ packages=(
   # the Python package (pybind11, built by pip without network access)
   python3-dev python3-pip python3-setuptools python3-venv pybind11-dev
   # source fetching and verification
-  dpkg-dev xz-utils ca-certificates
+  dpkg-dev xz-utils ca-certificates curl
   # tests, benchmarks and peers
   python3 nodejs wrk
   # fuzzing and sanitizers (tests/fuzz, scripts/test-asan.sh): libFuzzer and clang's
