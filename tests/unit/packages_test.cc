@@ -94,5 +94,27 @@ TEST(Packages, TimeoutStopsASortInsideNumpy) {
   EXPECT_EQ(r.exit_reason, ExitReason::kTimeout);
 }
 
+// numpy's state survives the engine's snapshot (and the freeze that makes
+// every object immortal): sessions start with it imported and use it.
+TEST(Packages, PreloadedNumpyWorksInFreshSessions) {
+  EngineConfig c;
+  c.stdlib_image = PYCELL_TEST_STDLIB;
+  c.preload = {"numpy"};
+  auto e = Engine::create(std::move(c));
+  ASSERT_TRUE(e) << e.error().message();
+  for (int i = 0; i < 2; ++i) {
+    auto s = Session::create(*e, {});
+    ASSERT_TRUE(s) << s.error().message();
+    EXPECT_EQ(outcome(*s,
+                      "import sys\n"
+                      "print('numpy' in sys.modules)\n"
+                      "import numpy as np\n"
+                      "a = np.arange(6.0).reshape(2, 3)\n"
+                      "a *= 2\n"
+                      "print(a.sum(axis=1), np.linalg.det(np.eye(3)))\n"),
+              "True\n[ 6. 24.] 1.0\n");
+  }
+}
+
 }  // namespace
 }  // namespace pycell
