@@ -28,7 +28,7 @@ fi
 
 toolchain_key=$( { echo "$src $native $wasi"; "$llvm/clang" --version | head -1;
                    dpkg-query -W -f='${Version}\n' libc++-19-dev-wasm32 wasi-libc;
-                   cat "$here/cross-wasm32-wasi.ini" "$here/collect.py"; } | hash)
+                   cat "$0" "$here/cross-wasm32-wasi.ini" "$here/collect.py"; } | hash)
 
 build_one() { # name out
   local name=$1 out=$2 version sdist_url sdist_sha256 meson meson_options skip_modules
@@ -39,7 +39,9 @@ build_one() { # name out
   echo "$sdist_sha256  $file" | sha256sum -c --quiet - || { rm -f "$file"; exit 1; }
   mkdir -p "$out/src"
   tar -xzf "$file" -C "$out/src" --strip-components=1
-  for p in "$here/$name"/*.patch; do [ -e "$p" ] && patch -d "$out/src" -p1 -s < "$p"; done
+  for p in "$here/$name"/*.patch; do
+    if [ -e "$p" ]; then patch -d "$out/src" -p1 -s < "$p"; fi
+  done
 
   # The native build-python, but answering sysconfig questions about the wasi
   # build (include dirs, EXT_SUFFIX), as CPython's own cross builds do. The
