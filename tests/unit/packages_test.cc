@@ -94,6 +94,21 @@ TEST(Packages, TimeoutStopsASortInsideNumpy) {
   EXPECT_EQ(r.exit_reason, ExitReason::kTimeout);
 }
 
+// The guest cannot unwind a C++ exception (wasm2c 1.0.32 has no exception
+// handling): pocketfft's std::bad_alloc past the memory cap ends the run as a
+// clean trap naming the exception, and the session rolls back.
+TEST(Packages, CxxThrowIsACleanTrap) {
+  SessionConfig c;
+  c.limits.memory_bytes = 128ull << 20;
+  Session s = new_session(c);
+  ExecResult r = exec_ok(s, "import numpy as np\nr = np.fft.fft(np.ones(2_500_000, complex))");
+  EXPECT_EQ(r.exit_reason, ExitReason::kTrap);
+  EXPECT_TRUE(r.rolled_back);
+  EXPECT_NE(r.stderr_text.find("pycell guest: C++ exception St9bad_alloc thrown"), std::string::npos)
+      << r.stderr_text;
+  EXPECT_EQ(outcome(s, "import numpy as np\nprint(np.fft.fft(np.ones(4)).real)\n"), "[4. 0. 0. 0.]\n");
+}
+
 // numpy's state survives the engine's snapshot (and the freeze that makes
 // every object immortal): sessions start with it imported and use it.
 TEST(Packages, PreloadedNumpyWorksInFreshSessions) {
