@@ -47,14 +47,15 @@ TEST(Packages, ImageIsFoundBesideTheStdlibImage) {
             "True\n");
 }
 
-// numpy raises its own MemoryError subclass; the host names the exit reason
-// `memory` only for MemoryError itself, so this run ends as an exception.
+// numpy raises its own MemoryError subclass: the exit reason is still
+// `memory`, and the error keeps numpy's type.
 TEST(Packages, NumpyAllocationPastTheMemoryCapIsMemoryError) {
   SessionConfig c;
   c.limits.memory_bytes = 128ull << 20;
   Session s = new_session(c);
   exec_ok(s, "import numpy as np\nkept = np.ones(4)");
   ExecResult r = exec_ok(s, "a = np.zeros(64 * 2**20)");  // 512 MiB of float64
+  EXPECT_EQ(r.exit_reason, ExitReason::kMemory);
   ASSERT_TRUE(r.error);
   EXPECT_EQ(r.error->type, "numpy._core._exceptions._ArrayMemoryError");
   EXPECT_FALSE(r.rolled_back);
