@@ -18,7 +18,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -110,6 +109,10 @@ def main():
             cxx = [s for s in clash if s.startswith("_Z")]
             if cxx:
                 sys.exit(f"collect: {dotted} clashes on C++ symbols (cannot rename): {cxx[:5]}")
+            shared = [o for o in objs for d2, objs2, _ in modules
+                      if d2 != dotted and canon[o] in {canon[x] for x in objs2}]
+            if shared:  # its private copy would clash with the shared one
+                sys.exit(f"collect: {dotted} needs renames but shares objects with other modules: {shared[:3]}")
             prefix = "pycell_" + dotted.replace(".", "_") + "__"
             print(f"collect: {dotted}: renaming {len(clash)} clashing symbols", file=sys.stderr)
             mdir = os.path.join(a.out, dotted)
