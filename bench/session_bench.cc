@@ -3,7 +3,7 @@
 // session, and timeout overshoot. Public API only. Prints one JSON object;
 // bench/run.py turns it into the README table next to its native reference.
 //
-//   pycell_session_bench [--quick]
+//   pycell_session_bench [--quick] [--preload MODULE]...
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -53,9 +53,19 @@ int fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false;
+  pycell::EngineConfig config;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      quick = true;
+    } else if (std::strcmp(argv[i], "--preload") == 0 && i + 1 < argc) {
+      config.preload.push_back(argv[++i]);  // e.g. numpy: in every session's snapshot
+    } else {
+      return fail(std::string("unknown argument ") + argv[i] + "; usage: [--quick] [--preload MODULE]...");
+    }
+  }
   const int n = quick ? 50 : 300;
-  auto engine = pycell::Engine::create({});
+  auto engine = pycell::Engine::create(std::move(config));
   if (!engine) return fail(engine.error().message());
 
   // Fresh session -> value of 1+1, unpooled; and the pages it makes private.

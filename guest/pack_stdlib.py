@@ -1,4 +1,6 @@
-"""Packs CPython's pure-Python stdlib into the read-only image the host serves.
+"""Packs CPython's pure-Python stdlib into the read-only image the host serves
+(or, with --packages, the guest packages' pure-Python parts into the image of
+site-packages that the host lays over it).
 
 Run with the native build-python of the same source, so the .pyc files carry the
 exact magic number of the guest. Bytecode is written as unchecked-hash pycs: the
@@ -30,6 +32,11 @@ def walk(root, rel_top=""):
                 continue
             rel = os.path.normpath(os.path.join(rel_top, rel_dir, name))
             yield rel, os.path.join(dirpath, name)
+
+
+# Packages ship what runs: not type stubs, C headers, Cython declarations or
+# build leftovers.
+PACKAGE_SKIP_SUFFIXES = (".pyi", ".h", ".pxd", ".pyx", ".a", ".so", ".c", ".pc", ".ini")
 
 
 def pyc_for(rel, data):
@@ -82,13 +89,24 @@ def write_image(out, files):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--lib", required=True, help="CPython's Lib/ directory")
-    ap.add_argument("--build-lib", required=True, help="build/lib.* of the wasi build")
-    ap.add_argument("--extra", required=True, help="directory of pycell's own guest modules")
+    ap.add_argument("--lib", help="CPython's Lib/ directory")
+    ap.add_argument("--build-lib", help="build/lib.* of the wasi build")
+    ap.add_argument("--extra", help="directory of pycell's own guest modules")
+    ap.add_argument("--packages", nargs="+", help="site-packages trees of guest packages")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--tests-out", required=True)
+    ap.add_argument("--tests-out")
     a = ap.parse_args()
 
+    if a.packages:
+        files = [(os.path.join("site-packages", rel), p) for root in a.packages
+                 for rel, p in walk(root) if not rel.endswith(PACKAGE_SKIP_SUFFIXES)]
+        names = [rel for rel, _ in files]
+        if len(set(names)) != len(names):
+            sys.exit("pack_stdlib: two packages ship the same file")
+        write_image(a.out, files)
+        return
+    if not (a.lib and a.build_lib and a.extra and a.tests_out):
+        ap.error("--lib, --build-lib, --extra and --tests-out are required without --packages")
     stdlib = [(rel, p) for rel, p in walk(a.lib) if rel.split(os.sep)[0] not in EXCLUDE_TOP]
     stdlib += [(rel, p) for rel, p in walk(a.build_lib) if rel.endswith(".py")]
     stdlib += list(walk(a.extra))

@@ -10,6 +10,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   # guest toolchain (wasm32-wasi) and wasm2c; tclsh generates SQLite's amalgamation
   clang-19 llvm-19 lld-19 libclang-rt-19-dev-wasm32 wabt tcl
+  # C++ in guest packages (numpy's sorting and string ufuncs): libc++ for wasm32
+  libc++-19-dev-wasm32 libc++abi-19-dev-wasm32
   # host libraries
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev libssl-dev libboost-context-dev
   libcurl4-openssl-dev libedit-dev
@@ -20,7 +22,7 @@ packages=(
   # the Python package (pybind11, built by pip without network access)
   python3-dev python3-pip python3-setuptools python3-venv pybind11-dev
   # source fetching and verification
-  dpkg-dev xz-utils ca-certificates
+  dpkg-dev xz-utils ca-certificates curl
   # tests, benchmarks and peers
   python3 nodejs wrk
   # fuzzing and sanitizers (tests/fuzz, scripts/test-asan.sh): libFuzzer and clang's

@@ -219,6 +219,10 @@ def finish(exc, value, flags):
             "type": type(exc).__qualname__ if type(exc).__module__ == "builtins"
                     else f"{type(exc).__module__}.{type(exc).__qualname__}",
             "message": _safe_str(exc), "frames": _frames(tb)})
+        # numpy's allocation failures raise a MemoryError subclass: the host
+        # names the exit reason `memory` for those too.
+        if isinstance(exc, MemoryError):
+            result["error"]["memory"] = True
     elif value is not None:
         _describe_value(value, flags, result)
     if flags & RUN_ATEXIT:

@@ -15,6 +15,8 @@ namespace pycell {
 struct EngineConfig {
   /// The stdlib image. Empty: $PYCELL_STDLIB, else pycell-stdlib.tar beside the
   /// executable, else ../share/pycell/pycell-stdlib.tar relative to it.
+  /// pycell-packages.tar (the guest packages' pure-Python parts, e.g. numpy),
+  /// when it lies in the same directory, is overlaid on it.
   std::string stdlib_image;
   /// Further read-only images overlaid on the stdlib directory (e.g. CPython's
   /// test package for the compatibility suite). Later entries win.

@@ -17,6 +17,7 @@ namespace pycell {
 namespace {
 
 constexpr const char* kImageName = "pycell-stdlib.tar";
+constexpr const char* kPackagesImageName = "pycell-packages.tar";
 constexpr size_t kMinSnapshotKeyBytes = 32;  // HMAC-SHA256's strength; shorter keys are guessable
 
 Result<std::string> find_stdlib_image() {
@@ -59,6 +60,13 @@ Result<Engine> Engine::create(EngineConfig config) {
     images.push_back(*found);
   } else {
     images.push_back(std::move(config.stdlib_image));
+  }
+  // The guest packages' pure-Python parts (numpy, ...) ship beside the stdlib
+  // image: their extension modules are in the guest itself.
+  {
+    std::error_code ec;
+    auto packages = std::filesystem::path(images.front()).parent_path() / kPackagesImageName;
+    if (std::filesystem::exists(packages, ec)) images.push_back(packages.string());
   }
   for (auto& extra : config.extra_images) images.push_back(std::move(extra));
   auto tree = vfs::load_images(images);

@@ -90,6 +90,11 @@ Result<void> decode_guest_result(const rt::GuestMemory& memory, uint32_t view, u
     }
     e.type = *type;
     e.message = message.value_or("");
+    // An uncaught MemoryError or subclass (numpy's _ArrayMemoryError).
+    if (auto mem = err->find("memory"); mem != err->end()) {
+      if (!mem->is_boolean()) return malformed("error memory flag is not a boolean");
+      if (mem->get<bool>() && out.exit_reason == ExitReason::kException) out.exit_reason = ExitReason::kMemory;
+    }
     if (auto frames = err->find("frames"); frames != err->end()) {
       if (!frames->is_array()) return malformed("frames is not an array");
       const size_t n = frames->size();

@@ -529,7 +529,6 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
     if (r.exit_reason == ExitReason::kException && r.error) {
       // Name the limit behind the exception; the session keeps its state.
       if (r.error->type == "TimeoutError" && s.budget->soft_stop_sent()) r.exit_reason = ExitReason::kTimeout;
-      if (r.error->type == "MemoryError") r.exit_reason = ExitReason::kMemory;
     }
   } else if (trap == static_cast<int>(rt::TrapCode::kHostExit)) {
     r.exit_reason = ExitReason::kExit;
