@@ -32,19 +32,54 @@ std::string sealed(std::string_view body) {
   return out;
 }
 
+/// The body of a real snapshot: a session with a file and a directory in /tmp,
+/// taken once. A body's sections follow the guest (its globals, its memory), so
+/// hand-made seeds go stale with every guest build; edits of this one do not.
+const std::string& real_body() {
+  static const std::string body = [] {
+    auto session = pycell::Session::create(pycell::fuzz::engine(), pycell::SessionConfig{});
+    if (!session || !session->put_file("/tmp/b.txt", "fuzz") ||
+        !session->exec("import os\nos.makedirs('/tmp/a')\nx = [1, 'two', 3.0]")) {
+      __builtin_trap();  // a broken build, not a finding
+    }
+    auto snap = session->snapshot();
+    auto bytes = snap ? snap->serialize(pycell::fuzz::engine()) : pycell::Result<std::string>(snap.error());
+    if (!bytes) __builtin_trap();
+    // Magic and format (12), build id (64) before; the seal (32) after.
+    return bytes->substr(76, bytes->size() - 76 - 32);
+  }();
+  return body;
+}
+
+/// `body` with each 5-byte edit of `edits` applied: a little-endian offset
+/// (modulo the size) and a byte XOR-ed there; a trailing partial edit truncates.
+std::string edited(std::string body, std::string_view edits) {
+  for (; edits.size() >= 5; edits.remove_prefix(5)) {
+    uint32_t at = 0;
+    for (int i = 3; i >= 0; --i) at = (at << 8) | static_cast<uint8_t>(edits[static_cast<size_t>(i)]);
+    body[at % body.size()] ^= edits[4];
+  }
+  if (!edits.empty()) body.resize(body.size() * static_cast<uint8_t>(edits[0]) / 256);
+  return body;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   pycell::fuzz::engine();
+  real_body();
   return 0;
 }
 
-// Input: one byte (bit 0 set: the bytes as they are, to reach the header and
-// seal checks; clear: the rest is the sealed body), then the bytes.
+// Input: one mode byte, then the bytes. Bit 0 set: the bytes as they are, to
+// reach the header and seal checks. Else bit 1 set: edits of a real
+// snapshot's body (see edited), sealed. Else: the bytes are the sealed body.
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
-  const std::string bytes = (data[0] & 1) ? std::string(rest) : sealed(rest);
+  const std::string bytes = (data[0] & 1) ? std::string(rest)
+                            : (data[0] & 2) ? sealed(edited(real_body(), rest))
+                                            : sealed(rest);
   auto snap = pycell::Snapshot::deserialize(pycell::fuzz::engine(), bytes);
   if (!snap) return 0;
   pycell::SessionConfig config;
