@@ -5,17 +5,7 @@
 #   GUEST_DIR  the cached guest (default: what guest/build-guest.sh prints)
 # Env: PYCELL_BINARY, the pycell CLI whose `serve` test_client.py starts (default build/pycell).
 set -euo pipefail
-work=$(mkdir -p "$1" && cd "$1" && pwd)
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-shift
-if [ "${1:-}" = --guest ]; then
-  export PYCELL_GUEST_DIR=$2
-  shift 2
-fi
-
-# Debian's interpreter, not whatever python3 is first on PATH; its setuptools
-# and wheel come in through --system-site-packages, since PyPI is not reachable.
-[ -x "$work/venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$work/venv"
+source "$(dirname "$0")/work_dir.sh"
 PYCELL_WERROR=ON PYCELL_BUILD_DIR="$work/cmake" "$work/venv/bin/pip" install --no-build-isolation --no-index --no-deps \
   --disable-pip-version-check -q "$repo/python"
 

@@ -4,17 +4,7 @@
 # works there. Leaves the wheel in WORK_DIR/wheel for tests/python/smolagents.
 # Usage: wheel_test.sh WORK_DIR [--guest GUEST_DIR]
 set -euo pipefail
-work=$(mkdir -p "$1" && cd "$1" && pwd)
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-shift
-if [ "${1:-}" = --guest ]; then
-  export PYCELL_GUEST_DIR=$2
-  shift 2
-fi
-
-# The build venv (Debian's setuptools and wheel through --system-site-packages,
-# offline), shared with run_tests.sh, as is the extension's CMake tree.
-[ -x "$work/venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$work/venv"
+source "$(dirname "$0")/work_dir.sh"
 rm -rf "$work/wheel"
 PYCELL_WERROR=ON PYCELL_BUILD_DIR="$work/cmake" "$work/venv/bin/pip" wheel --no-build-isolation --no-index --no-deps \
   --disable-pip-version-check -q -w "$work/wheel" "$repo/python"
