@@ -18,6 +18,7 @@ enum class ErrorCode {
   kGuest,            ///< the guest broke the host/guest protocol
   kResourceExhausted,///< a host resource (memory map, thread, pool slot) ran out
   kUnavailable,      ///< the session cannot run (e.g. it was closed after a trap)
+  kConflict,         ///< valid, but at odds with what exists (a file where a directory is needed)
 };
 
 /// A host error: a code plus a message that names the operation and its arguments.

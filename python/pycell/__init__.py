@@ -18,7 +18,7 @@ from ._async import AsyncSandbox, AsyncSession
 from ._result import ExecResult, GuestError, TracebackFrame
 from ._sandbox import Sandbox, Session, Snapshot, settings_keywords
 from .client import Client, ExecEvent, ExecStream, RemoteSession
-from .errors import (CorruptError, Error, ExecutionError, HostOSError, InvalidArgumentError, NotFoundError,
+from .errors import (ConflictError, CorruptError, Error, ExecutionError, HostOSError, InvalidArgumentError, NotFoundError,
                      PermissionDeniedError, ProtocolError, ResourceExhaustedError, UnavailableError)
 
 __version__ = "0.1.0"
@@ -29,4 +29,4 @@ __all__ = ["Sandbox", "Session", "Snapshot", "AsyncSandbox", "AsyncSession", "Cl
            "ExecEvent", "ExecStream",
            "ExecResult", "GuestError", "TracebackFrame", "settings_keywords", "Error", "InvalidArgumentError",
            "NotFoundError", "HostOSError", "CorruptError", "ProtocolError", "ResourceExhaustedError",
-           "UnavailableError", "PermissionDeniedError", "ExecutionError", "guest_python_version"]
+           "UnavailableError", "ConflictError", "PermissionDeniedError", "ExecutionError", "guest_python_version"]

@@ -12,7 +12,7 @@
 Results are the same ExecResult a local Session returns (a guest failure is
 reported there, not raised), and the server's errors are the same exception
 classes: 400 InvalidArgumentError, 401/403 PermissionDeniedError, 404
-NotFoundError, 409/503 UnavailableError, 413/429/431 ResourceExhaustedError;
+NotFoundError, 409 ConflictError (a file in the way) or UnavailableError, 503 UnavailableError, 413/429/431 ResourceExhaustedError;
 each also carries `status` (the HTTP status) and `server_code` (the code the
 server named). A server that cannot be reached raises UnavailableError.
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 from ._result import ExecResult, GuestError, TracebackFrame
-from .errors import (Error, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError,
+from .errors import (ConflictError, Error, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError,
                      UnavailableError)
 
 _BY_SERVER_CODE = {
@@ -40,7 +40,7 @@ _BY_SERVER_CODE = {
     "unauthorized": PermissionDeniedError, "forbidden_origin": PermissionDeniedError,
     "forbidden_host": PermissionDeniedError,
     "not_found": NotFoundError,
-    "session_unavailable": UnavailableError, "overloaded": UnavailableError, "shutting_down": UnavailableError,
+    "conflict": ConflictError, "session_unavailable": UnavailableError, "overloaded": UnavailableError, "shutting_down": UnavailableError,
     "payload_too_large": ResourceExhaustedError, "tmp_quota_exceeded": ResourceExhaustedError,
     "too_many_sessions": ResourceExhaustedError, "too_many_snapshots": ResourceExhaustedError,
     "header_fields_too_large": ResourceExhaustedError, "output_too_large": ResourceExhaustedError,

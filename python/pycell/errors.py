@@ -55,6 +55,13 @@ class UnavailableError(Error):
     code = "unavailable"
 
 
+class ConflictError(Error):
+    """The request is valid but at odds with what exists: e.g. put_file('data/in.csv') where
+    /tmp/data is a file, or get_file on a directory."""
+
+    code = "conflict"
+
+
 class PermissionDeniedError(Error, PermissionError):
     """A pycell server refused the request: a missing or wrong bearer token, or an Origin or
     Host its policy does not accept (pycell.Client)."""
@@ -78,7 +85,7 @@ class ExecutionError(Error):
 
 
 _BY_CODE = {cls.code: cls for cls in (InvalidArgumentError, NotFoundError, HostOSError, CorruptError,
-                                      ProtocolError, ResourceExhaustedError, UnavailableError)}
+                                      ProtocolError, ResourceExhaustedError, UnavailableError, ConflictError)}
 
 
 def from_code(code, message):

@@ -18,6 +18,7 @@ const char* code_name(pycell::ErrorCode c) {
     case pycell::ErrorCode::kGuest: return "guest";
     case pycell::ErrorCode::kResourceExhausted: return "resource_exhausted";
     case pycell::ErrorCode::kUnavailable: return "unavailable";
+    case pycell::ErrorCode::kConflict: return "conflict";
   }
   return "unknown";
 }

@@ -272,6 +272,12 @@ Error vfs_error(const char* op, std::string_view path, vfs::Errno e) {
     case vfs::Errno::kDquot:
     case vfs::Errno::kNametoolong:
       return Error(ErrorCode::kResourceExhausted, std::string(op) + ": /tmp limits reached writing " + std::string(path));
+    case vfs::Errno::kIsdir:
+    case vfs::Errno::kNotdir:
+    case vfs::Errno::kNotempty:
+    case vfs::Errno::kExist:
+      return Error(ErrorCode::kConflict, std::string(op) + ": " + std::string(path) +
+                                             " is in the way of a file or directory of that name");
     default:
       return Error(ErrorCode::kInvalidArgument,
                    std::string(op) + ": " + std::string(path) + " failed (WASI errno " +
@@ -301,7 +307,7 @@ Result<std::pair<std::shared_ptr<vfs::Node>, std::string>> tmp_path(const std::s
     if (!next && next.err == vfs::Errno::kNoent && create_dirs) next = dir->create(parts[i], vfs::Kind::kDirectory);
     if (!next) return vfs_error(create_dirs ? "put_file" : "get_file", path, next.err);
     if (next.value->kind() != vfs::Kind::kDirectory) {
-      return Error(ErrorCode::kInvalidArgument, "not a directory on the way to " + std::string(path));
+      return Error(ErrorCode::kConflict, "not a directory on the way to " + std::string(path));
     }
     dir = next.value;
   }
@@ -643,7 +649,7 @@ Result<std::string> Session::get_file(std::string_view path) {
   auto node = dir->lookup(name);
   if (!node) return vfs_error("get_file", path, node.err);
   if (node.value->kind() != vfs::Kind::kFile) {
-    return Error(ErrorCode::kInvalidArgument, "get_file: /tmp/" + name + " is a directory");
+    return Error(ErrorCode::kConflict, "get_file: " + std::string(path) + " is a directory");
   }
   std::string data(node.value->stat().size, '\0');
   auto got = node.value->pread(0, {reinterpret_cast<uint8_t*>(data.data()), data.size()});

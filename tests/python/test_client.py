@@ -90,6 +90,10 @@ class ClientTest(unittest.TestCase):
         with self.assertRaises(pycell.InvalidArgumentError):  # limits may only be lowered
             self.client.session(config={"limits": {"timeout_ms": 10 ** 9}})
         s = self.client.session()
+        s.put_file("data", b"x")
+        with self.assertRaises(pycell.ConflictError) as cm:  # a file where a directory is needed
+            s.put_file("data/in.csv", b"y")
+        self.assertEqual((cm.exception.status, cm.exception.server_code), (409, "conflict"))
         s.close()
         with self.assertRaises(pycell.NotFoundError):
             s.exec("1")

@@ -352,6 +352,13 @@ class DataTest(unittest.TestCase):
             self.s.put_file("/etc/passwd", b"x")
         with self.assertRaises(pycell.InvalidArgumentError):
             self.s.get_file("/tmp/../etc/passwd")
+        self.s.put_file("data", b"x")
+        self.s.put_file("dir/f", b"y")
+        for call in (lambda: self.s.put_file("data/in.csv", b"z"), lambda: self.s.get_file("dir"),
+                     lambda: self.s.put_file("dir", b"z")):
+            with self.assertRaises(pycell.ConflictError):
+                call()
+        self.assertEqual((self.s.get_file("data"), self.s.get_file("dir/f")), (b"x", b"y"))
 
     def test_closed_session(self):
         self.s.close()

@@ -478,6 +478,18 @@ class Rest(unittest.TestCase):
             status, _, b = self.req("DELETE", f"/v1/sessions/{sid}/files/{path}")
             self.assertIn((status, error_of(b)[0]), ((400, "bad_request"), (404, "not_found")), path)
 
+    def test_a_file_where_a_directory_is_needed_is_409(self):
+        # Found by schemathesis: PUT files/data, then PUT files/data/in.csv was a 400, as if the
+        # request were malformed; it is valid and conflicts with what the session holds.
+        sid = self.new_session()
+        self.assertEqual(self.req("PUT", f"/v1/sessions/{sid}/files/data", body=b"x")[0], 200)
+        self.assertEqual(self.req("PUT", f"/v1/sessions/{sid}/files/dir/f", body=b"y")[0], 200)
+        for method, path in (("PUT", "data/in.csv"), ("GET", "data/in.csv"), ("PUT", "dir"), ("GET", "dir")):
+            status, _, b = self.req(method, f"/v1/sessions/{sid}/files/{path}", body=b"z" if method == "PUT" else None)
+            self.assertEqual((status, error_of(b)[0]), (409, "conflict"), (method, path, b))
+        self.assertEqual(self.req("GET", f"/v1/sessions/{sid}/files/data", raw=True)[2], b"x")  # left as it was
+        self.assertEqual(self.req("GET", f"/v1/sessions/{sid}/files/dir/f", raw=True)[2], b"y")
+
     def test_deleting_a_file_frees_its_tmp_quota(self):
         sid = self.new_session({"config": {"limits": {"tmp_bytes": 4096}}})
         self.assertEqual(self.req("PUT", f"/v1/sessions/{sid}/files/a", body=b"x" * 3000)[0], 200)

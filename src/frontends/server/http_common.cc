@@ -37,6 +37,8 @@ void send_host_error(Response& res, const Error& e, int exhausted_status, std::s
       return send_error(res, exhausted_status, exhausted_code, e.message());
     case ErrorCode::kUnavailable:
       return send_error(res, 409, "session_unavailable", e.message() + "; reset or close the session");
+    case ErrorCode::kConflict:
+      return send_error(res, 409, "conflict", e.message());
     default:
       return send_error(res, 500, "internal", e.message());
   }
