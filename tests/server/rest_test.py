@@ -399,6 +399,21 @@ class Rest(unittest.TestCase):
         self.assertEqual((status, b["error"]["code"]), (409, "snapshot_conflict"), b)
         self.assertEqual(b["error"]["message"], "the snapshot's /tmp does not fit this session's /tmp limits")
 
+    def test_a_config_at_odds_with_the_snapshots_config_is_a_409(self):
+        # Found by schemathesis: {"determinism": {"enabled": false}} is valid on its own (400 was
+        # wrong), but a snapshot of a seeded deterministic session keeps its seed, which then
+        # needs determinism enabled.
+        sid = self.new_session({"config": {"determinism": {"enabled": True, "seed": 7}}})
+        status, _, snap = self.req("POST", f"/v1/sessions/{sid}/snapshot")
+        self.assertEqual(status, 201, snap)
+        self.addCleanup(self.req, "DELETE", "/v1/snapshots/" + snap["snapshot_id"])
+        status, _, b = self.req("POST", "/v1/sessions",
+                                {"snapshot_id": snap["snapshot_id"], "config": {"determinism": {"enabled": False}}})
+        self.assertEqual(status, 409, b)
+        code, message = error_of(b)
+        self.assertEqual(code, "snapshot_conflict")
+        self.assertIn("need determinism.enabled", message)
+
     def test_snapshot_restore_fork_and_new_session_from_snapshot(self):
         sid = self.new_session()
         self.exec_in(sid, "x = 1")

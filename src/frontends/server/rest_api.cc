@@ -84,7 +84,9 @@ bool config_field(const json& body, Response& res, const SessionConfig& server, 
   }
   SessionConfig sc = base;
   if (auto r = policy::apply_json(sc, body["config"], policy::Trust::kOperator); !r) {
-    send_error(res, 400, "bad_request", "config: " + r.error().message());
+    // Valid against the server's config, so what it is at odds with is the
+    // snapshot's (e.g. determinism disabled over a seeded snapshot).
+    send_error(res, 409, "snapshot_conflict", "config does not fit the snapshot's: " + r.error().message());
     return false;
   }
   out = std::move(sc);
