@@ -111,7 +111,8 @@ inline constexpr uint32_t kMaxPathBytes = 4096;
 inline constexpr uint32_t kMaxIovecs = 1024;
 /// Output a run may keep writing after its cap before it is stopped
 /// (output_limit): enough for a program to finish normally after a burst.
-/// Not applied while an embedder streams the output: it consumes it.
+/// Applied to streamed output too: every consumer (CLI, server streams)
+/// drops what is past the cap, so a run writing on would only burn its time.
 inline constexpr uint64_t kMaxDroppedOutput = 64ull << 20;
 
 // WASI constants and struct layouts (wasi_snapshot_preview1.witx).

@@ -66,7 +66,7 @@ Errno write_from(Context& c, FdEntry& f, const std::vector<rt::GuestSpan>& bufs,
       if (stdio) {
         OutputSink& sink = f.kind == FdEntry::Kind::kStdout ? c.out : c.err;
         sink.write(tmp);
-        if (!sink.stream && sink.dropped > kMaxDroppedOutput && c.budget) {
+        if (sink.dropped > kMaxDroppedOutput && c.budget) {
           c.budget->request_stop(rt::Budget::Stop::kOutput);
         }
       } else {

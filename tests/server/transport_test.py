@@ -233,7 +233,11 @@ class Crowded(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = Server(SERVER_ARGV, extra=["--max-connections", "8", "--threads", "2", "--timeout-ms", "20000"])
+        # Keep-alive far longer than a test: an idle connection closed by its timeout (5 s by
+        # default; a loaded machine took longer than that) must not pass for one closed to
+        # make room.
+        cls.srv = Server(SERVER_ARGV, extra=["--max-connections", "8", "--threads", "2", "--timeout-ms", "20000",
+                                             "--keep-alive-ms", "120000"])
 
     @classmethod
     def tearDownClass(cls):
@@ -365,8 +369,13 @@ class Streaming(unittest.TestCase):
     def test_a_client_that_stops_reading_is_dropped_after_the_stall_limit_and_frees_its_worker(self):
         srv = Server(SERVER_ARGV, extra=self.ARGS + ["--stream-stall-ms", "1500"])
         self.addCleanup(srv.stop)
-        # Both workers: one stalled stream each; a third request needs one of them back.
-        code = "import sys\nfor _ in range(1024): sys.stdout.write('x' * 16384)"
+        # Both workers: one stalled stream each. Each run writes 16 MiB at a pace the stream
+        # keeps up with, so the sockets' buffers (about 4 MiB) fill and a write blocks, and
+        # then waits: only the stall can end it before its time limit. (Runs that ended by
+        # themselves made this test racy under load; so did a burst, whose output is mostly
+        # dropped at the queue and may all fit in the buffers, leaving no write to stall.)
+        code = ("import sys, time\nfor _ in range(1024):\n    sys.stdout.write('x' * 16384)\n    time.sleep(0.002)\n"
+                "time.sleep(600)")
         stalled = []
         for _ in range(2):
             s = socket.socket()
@@ -384,6 +393,19 @@ class Streaming(unittest.TestCase):
             data, complete = dechunk(body)
             self.assertFalse(complete, "a dropped stream ends without its last chunk")
             self.assertTrue(data.startswith(b"event: stdout\n"))
+
+    def test_a_streamed_run_that_writes_on_far_past_the_cap_is_stopped(self):
+        # Found while fixing the test above: a streamed run that printed past its output cap
+        # went on, unseen, until its time limit, holding a worker; a captured run stops 64 MiB
+        # past the cap (output_limit), and so must a streamed one.
+        srv = Server(SERVER_ARGV, extra=["--output-bytes", "100000", "--timeout-ms", "120000"])
+        self.addCleanup(srv.stop)
+        status, _, events = srv.stream("/v1/exec", {"code": "import sys\nwhile True: sys.stdout.write('x' * 16384)"},
+                                       "application/x-ndjson")
+        self.assertEqual(status, 200)
+        kind, data = events[-1]
+        self.assertEqual((kind, data["result"]["exit_reason"]), ("result", "output_limit"))
+        self.assertEqual(sum(len(d["text"]) for k, d in events if k == "stdout"), 100000)
 
     def test_output_a_client_cannot_take_is_dropped_and_counted_exactly(self):
         done = os.path.join(self.mnt, "printed")

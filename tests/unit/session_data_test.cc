@@ -90,7 +90,10 @@ TEST(SessionData, FileErrors) {
   EXPECT_EQ(big.error().code(), ErrorCode::kResourceExhausted);
   EXPECT_EQ(*s.get_file("keep.txt"), "old");  // a put that does not fit loses nothing
   ASSERT_EQ(outcome(s, "import os\nos.mkdir('/tmp/d')"), "");
-  EXPECT_EQ(s.get_file("d").error().code(), ErrorCode::kInvalidArgument);
+  // What is in the way is a conflict with the session's /tmp, not a bad request.
+  EXPECT_EQ(s.get_file("d").error().code(), ErrorCode::kConflict);
+  EXPECT_EQ(s.put_file("d", "x").error().code(), ErrorCode::kConflict);
+  EXPECT_EQ(s.put_file("keep.txt/x", "x").error().code(), ErrorCode::kConflict);
 }
 
 TEST(SessionData, ListFilesWalksTmpSorted) {

@@ -333,9 +333,9 @@ class Repl {
     o.filename = "<python-input-" + std::to_string(inputs_++) + ">";
     o.on_output = [this](Stream s, std::string_view b) { output_.write(s, b); };
     intr_.begin(&session_);
-    output_.begin(session_);
+    output_.begin();
     auto r = session_.exec(source, o);
-    output_.end(r);
+    output_.end();
     const bool interrupted = intr_.end();
     if (!r) return fail(r.error().message());
     switch (r->exit_reason) {

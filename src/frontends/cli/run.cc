@@ -39,9 +39,7 @@ void GuestOutput::Sink::flush() {
   std::fflush(file);
 }
 
-void GuestOutput::begin(Session& session) {
-  session_ = &session;
-  runaway_ = false;
+void GuestOutput::begin() {
   out_.written = out_.dropped = err_.written = err_.dropped = 0;
 }
 
@@ -63,10 +61,6 @@ void GuestOutput::write(Stream stream, std::string_view bytes) {
     std::fflush(s.file);
   }
   s.dropped += bytes.size() - room;
-  if (s.dropped > kRunawayOutputBytes && !runaway_ && session_) {
-    runaway_ = true;
-    session_->cancel();
-  }
 }
 
 void GuestOutput::show(Stream stream, std::string_view text) {
@@ -75,13 +69,9 @@ void GuestOutput::show(Stream stream, std::string_view text) {
   s.flush();
 }
 
-void GuestOutput::end(Result<ExecResult>& result) {
+void GuestOutput::end() {
   out_.flush();
   err_.flush();
-  session_ = nullptr;
-  if (runaway_ && result && result->exit_reason == ExitReason::kCancelled) {
-    result->exit_reason = ExitReason::kOutputLimit;
-  }
 }
 
 int exit_status(const ExecResult& result, bool quiet) {
@@ -118,9 +108,9 @@ int run_program(EngineConfig engine_config, SessionConfig session_config, std::s
   if (json) options.want_json = true;
   else options.on_output = [&output](Stream s, std::string_view b) { output.write(s, b); };
   options.run_atexit = true;
-  output.begin(*session);
+  output.begin();
   auto result = session->exec(code, options);
-  output.end(result);
+  output.end();
   if (!result) return fail(result.error().message());
   // JSON escapes C0 controls itself; a terminal also gets C1 ones escaped.
   if (json) output.show(Stream::kStdout, policy::dump(policy::to_json(*result)) + "\n");

@@ -20,15 +20,10 @@ constexpr int kExitPycellError = 125;
 /// Prints "pycell: MESSAGE" on stderr; returns kExitPycellError.
 int fail(std::string_view message);
 
-/// Output a run may keep writing past the cap before it is stopped with
-/// output_limit: the core's margin for captured output, applied here because
-/// the core leaves streamed output to its consumer.
-constexpr uint64_t kRunawayOutputBytes = 64ull << 20;
-
 /// Guest output on its way to our stdout and stderr as it is produced, with
 /// the semantics of captured output: each stream is cut at the cap
-/// (Limits::output_bytes, counted in guest bytes) with the same marker, and a
-/// run that goes on writing kRunawayOutputBytes past it is stopped. A stream
+/// (Limits::output_bytes, counted in guest bytes) with the same marker (the
+/// core stops a run that goes on writing far past it: output_limit). A stream
 /// that is a terminal gets its control sequences neutralised (terminal.h)
 /// unless `raw`.
 class GuestOutput {
@@ -37,16 +32,14 @@ class GuestOutput {
   GuestOutput(const GuestOutput&) = delete;
   GuestOutput& operator=(const GuestOutput&) = delete;
 
-  /// Starts counting a run of `session` (borrowed until end()), which is
-  /// cancelled if its output runs away.
-  void begin(Session& session);
+  /// Starts counting a run.
+  void begin();
   /// ExecOptions::on_output for the run.
   void write(Stream stream, std::string_view bytes);
   /// Shows host text made of guest data (a value's repr): filtered, not counted.
   void show(Stream stream, std::string_view text);
-  /// Ends the run (`result` is exec's). If the output ran away, a cancelled
-  /// run becomes output_limit.
-  void end(Result<ExecResult>& result);
+  /// Ends the run: flushes what is held back.
+  void end();
 
  private:
   struct Sink {
@@ -62,8 +55,6 @@ class GuestOutput {
 
   const uint64_t cap_;
   Sink out_, err_;
-  Session* session_ = nullptr;
-  bool runaway_ = false;
 };
 
 /// The process exit status for a finished run: Python's own status for ok,

@@ -401,7 +401,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::kHandling;
     // The tracked executor keeps the io_context running while the job runs.
     auto work = net::prefer(t_.ioc.get_executor(), net::execution::outstanding_work.tracked);
-    auto job = [self = shared_from_this(), req = std::move(parser_->request()), work]() mutable {
+    auto job = [self = shared_from_this(), req = std::move(parser_->request()), work]() mutable -> WorkerPool::FollowUp {
       std::shared_ptr<ConnectionStream> streamed;
       req.open_stream = [&](Response& head) -> std::shared_ptr<StreamWriter> {
         std::weak_ptr<Connection> weak = self;
@@ -415,10 +415,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (streamed) {
         // handle() turned a handler's exception into a 500 that can no
         // longer be sent: the status line is out.
-        streamed->end(/*failed=*/res.stream == nullptr);
-        return;
+        return [streamed, failed = res.stream == nullptr, work] { streamed->end(failed); };
       }
-      net::post(self->executor(), [self, res = std::move(res)]() mutable { self->respond(std::move(res)); });
+      return [self, res = std::move(res), work]() mutable {
+        net::post(self->executor(), [self, res = std::move(res)]() mutable { self->respond(std::move(res)); });
+      };
     };
     if (!t_.pool.try_submit(std::move(job))) {
       Response res;

@@ -22,9 +22,15 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
+  /// What a job leaves to do once its thread counts as free again: sending
+  /// its answer, so that a client that gets it and asks again at once finds
+  /// the thread free (may be empty).
+  using FollowUp = std::function<void()>;
+  using Job = std::function<FollowUp()>;
+
   /// Queues `job`; false (job dropped, nothing run) if every thread is busy
   /// and max_waiting jobs already wait.
-  bool try_submit(std::function<void()> job);
+  bool try_submit(Job job);
 
   size_t threads() const { return threads_.size(); }
 
@@ -34,7 +40,7 @@ class WorkerPool {
   const size_t max_waiting_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
+  std::deque<Job> queue_;
   size_t idle_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
