@@ -5,7 +5,8 @@
 # types, headers and bodies as documented, invalid input refused.
 # Usage: tests/server/schemathesis.sh [PYCELL_BINARY] (default build/pycell).
 # Env: SCHEMATHESIS_MAX_TIME (seconds, default 120), SCHEMATHESIS_MAX_EXAMPLES
-# (per operation, default 25), SCHEMATHESIS_VENV (default build/schemathesis-venv).
+# (per operation, default 25), SCHEMATHESIS_VENV (default build/schemathesis-venv),
+# SCHEMATHESIS_SEED (default 1; CI's runs are reproducible, other seeds explore).
 # tests/server/schemathesis.toml names the few statuses the MCP transport
 # answers by design to requests the document cannot tell apart.
 set -euo pipefail
@@ -66,7 +67,7 @@ status=0
 (cd "$workdir" && "$OLDPWD/$venv/bin/schemathesis" --config-file "$OLDPWD/tests/server/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" \
   --header "Authorization: Bearer $SCHEMATHESIS_TOKEN" \
   --checks all --max-examples "$max_examples" --max-time "$max_time" \
-  --request-timeout 10 --workers 1 --seed 1 --no-color) || status=$?
+  --request-timeout 10 --workers 1 --seed "${SCHEMATHESIS_SEED:-1}" --no-color) || status=$?
 if ! kill -0 "$server" 2>/dev/null; then
   echo "schemathesis.sh: the server died during the run:" >&2
   cat "$log" >&2
