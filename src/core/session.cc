@@ -507,6 +507,7 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
   if (need > rt::kMaxGuestBytes) return Error(ErrorCode::kInvalidArgument, "code too large");
   uint32_t view = 0;
   int trap = 0;
+  const uint64_t refused_before = s.memory->refused_grows();
   if (need > s.buffer_cap || s.buffer_addr == 0) {
     trap = s.instance->buffer(static_cast<uint32_t>(std::max<uint64_t>(need, 4096)), s.buffer_addr, s.stack());
     s.buffer_cap = s.buffer_addr ? static_cast<uint32_t>(std::max<uint64_t>(need, 4096)) : 0;
@@ -548,6 +549,13 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
       case rt::Budget::Stop::kCancelled:
       case rt::Budget::Stop::kNone: r.exit_reason = ExitReason::kCancelled; break;
     }
+    r.exit_code = 1;
+    unknown_state = true;
+  } else if (rt::to_trap_kind(trap) == TrapKind::kUnreachable && s.memory->refused_grows() > refused_before) {
+    // The guest aborted after being refused memory: code that cannot report
+    // an allocation failure, e.g. a C++ std::bad_alloc, which nothing in the
+    // guest can catch (guest/shim/cxx_throw.c), or CPython's fatal "out of memory".
+    r.exit_reason = ExitReason::kMemory;
     r.exit_code = 1;
     unknown_state = true;
   } else {

@@ -95,19 +95,41 @@ TEST(Packages, TimeoutStopsASortInsideNumpy) {
   EXPECT_EQ(r.exit_reason, ExitReason::kTimeout);
 }
 
-// The guest cannot unwind a C++ exception (wasm2c 1.0.32 has no exception
-// handling): pocketfft's std::bad_alloc past the memory cap ends the run as a
-// clean trap naming the exception, and the session rolls back.
-TEST(Packages, CxxThrowIsACleanTrap) {
+// The guest cannot unwind a C++ exception (it is translated without exception
+// handling): pocketfft's std::bad_alloc past the memory cap aborts the guest,
+// naming the exception. The host saw the refused memory.grow, so the run ends
+// as `memory` (not a bare trap), and the session rolls back to its last
+// committed state, with what was defined before still there.
+TEST(Packages, CxxBadAllocPastTheMemoryCapIsMemory) {
   SessionConfig c;
   c.limits.memory_bytes = 128ull << 20;
   Session s = new_session(c);
-  ExecResult r = exec_ok(s, "import numpy as np\nr = np.fft.fft(np.ones(2_500_000, complex))");
-  EXPECT_EQ(r.exit_reason, ExitReason::kTrap);
+  exec_ok(s, "import numpy as np\nkept = np.arange(3.0)");
+  ASSERT_TRUE(s.snapshot());  // the committed state a hard stop rolls back to
+  ExecResult r = exec_ok(s, "r = np.fft.fft(np.ones(2_500_000, complex))");
+  EXPECT_EQ(r.exit_reason, ExitReason::kMemory);
+  EXPECT_EQ(r.trap, TrapKind::kNone);
+  EXPECT_FALSE(r.error);
   EXPECT_TRUE(r.rolled_back);
+  EXPECT_LE(r.peak_memory, c.limits.memory_bytes);
   EXPECT_NE(r.stderr_text.find("pycell guest: C++ exception St9bad_alloc thrown"), std::string::npos)
       << r.stderr_text;
-  EXPECT_EQ(outcome(s, "import numpy as np\nprint(np.fft.fft(np.ones(4)).real)\n"), "[4. 0. 0. 0.]\n");
+  EXPECT_EQ(outcome(s, "print(kept.sum(), 'r' in globals(), np.fft.fft(np.ones(4)).real)\n"),
+            "3.0 False [4. 0. 0. 0.]\n");
+}
+
+// An abort with no refused allocation in the run stays a trap: the memory
+// reason needs the host to have refused the guest memory in that run.
+TEST(Packages, AbortWithoutRefusedMemoryIsATrap) {
+  SessionConfig c;
+  c.limits.memory_bytes = 128ull << 20;
+  Session s = new_session(c);
+  ExecResult big = exec_ok(s, "import numpy as np\ntry:\n    np.zeros(2**26)\nexcept MemoryError:\n    pass\n");
+  ASSERT_EQ(big.exit_reason, ExitReason::kOk);  // a refused grow, recovered from
+  ExecResult r = exec_ok(s, "import os\nos.abort()");
+  EXPECT_EQ(r.exit_reason, ExitReason::kTrap);
+  EXPECT_EQ(r.trap, TrapKind::kUnreachable);
+  EXPECT_TRUE(r.rolled_back);
 }
 
 // numpy's state survives the engine's snapshot (and the freeze that makes

@@ -207,10 +207,35 @@ TEST(Session, PreloadThatImportsRandomIsRefused) {
   c.preload = {"json", "statistics"};
   auto e = Engine::create(std::move(c));
   ASSERT_FALSE(e.has_value());
-  EXPECT_EQ(e.error().code(), ErrorCode::kGuest);
-  EXPECT_NE(e.error().message().find("the preload imports random, whose state every session would share"),
-            std::string::npos)
-      << e.error().message();
+  EXPECT_EQ(e.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(e.error().message(),
+            "preload: cannot import 'statistics': ImportError: the preload imports random, whose state every "
+            "session would share");
+}
+
+TEST(Session, PreloadOfAMissingModuleNamesIt) {
+  EngineConfig c;
+  c.stdlib_image = PYCELL_TEST_STDLIB;
+  c.preload = {"json", "no_such_module"};
+  auto e = Engine::create(std::move(c));
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(e.error().message(),
+            "preload: cannot import 'no_such_module': ModuleNotFoundError: No module named 'no_such_module'");
+}
+
+// Preload names are pasted into guest code: anything but a dotted name is
+// refused before any guest runs.
+TEST(Session, PreloadThatIsNotAModuleNameIsRefused) {
+  for (const char* bad : {"json')\nimport os", "", "a..b", ".json", "json.", "1json", "js on"}) {
+    EngineConfig c;
+    c.stdlib_image = PYCELL_TEST_STDLIB;
+    c.preload = {bad};
+    auto e = Engine::create(std::move(c));
+    ASSERT_FALSE(e.has_value()) << bad;
+    EXPECT_EQ(e.error().code(), ErrorCode::kInvalidArgument) << bad;
+    EXPECT_NE(e.error().message().find("is not a module name"), std::string::npos) << e.error().message();
+  }
 }
 
 TEST(Session, DeeplyNestedVariablesAreRefused) {
