@@ -20,6 +20,7 @@ namespace {
 constexpr const char* kImageName = "pycell-stdlib.tar";
 constexpr const char* kPackagesImageName = "pycell-packages.tar";
 constexpr size_t kMinSnapshotKeyBytes = 32;  // HMAC-SHA256's strength; shorter keys are guessable
+constexpr const char* kSeededModulesImported = "any(m in __import__('sys').modules for m in ('random', 'numpy.random'))";
 
 Result<std::string> find_stdlib_image() {
   // The embedder's environment (not the guest's) may point at the image.
@@ -115,21 +116,23 @@ Result<Engine> Engine::create(EngineConfig config) {
     ExecOptions cell;
     cell.filename = "<pycell-preload>";
     cell.want_json = true;
-    // One module per run, so that a failure names the module. random seeds
-    // itself once per process: in the snapshot, every session would replay
-    // the same sequence.
+    // One module per run, so that a failure names the module.
     for (const auto& m : config.preload) {
-      const std::string import = "__import__('" + m + "')\n"  // binds no name
-                                 "if 'random' in __import__('sys').modules:\n"
-                                 "    raise ImportError('the preload imports random, whose state every session "
-                                 "would share')\n";
-      auto r = cold->exec(import, cell);
+      auto r = cold->exec("__import__('" + m + "')", cell);  // binds no name
       if (!r) return r.error();
       if (r->exit_reason != ExitReason::kOk) {
         const std::string why = r->error ? r->error->type + ": " + r->error->message
                                          : std::string(to_string(r->exit_reason)) + "\n" + r->stderr_text;
         return Error(ErrorCode::kInvalidArgument, "preload: cannot import '" + m + "': " + why);
       }
+    }
+    // Generators seeded at import (random's, numpy.random's legacy global
+    // one) would replay the same sequence in every session: sessions started
+    // from the snapshot re-seed them (Session::create).
+    {
+      auto r = cold->exec(kSeededModulesImported, cell);
+      if (!r) return r.error();
+      state->reseed = r->value_repr == "True";
     }
     // After the imports, the paths every exec takes (compile a cell, report a
     // value, JSON it), so their lazily built state is in the shared image

@@ -331,11 +331,17 @@ Result<ExecResult> run_internal(Session& session, const std::string& code, bool 
 /// calls.
 constexpr uint64_t kSetupFuel = 10'000'000;
 
+/// Re-seeds the generators a preload seeded in the engine's snapshot (see
+/// EngineState::reseed) from this session's randomness (random_get: the
+/// CSPRNG, or the seeded stream of a deterministic session). Binds no name.
+constexpr const char* kReseed =
+    "(lambda m: [m[n].seed() for n in ('random', 'numpy.random') if n in m])(__import__('sys').modules)\n";
+
 /// Applies the grants that live in Python state (see _pycell.configure): the
 /// environment (for sessions started from a snapshot), package mounts on
-/// sys.path, host functions as globals, urllib through the host. `config` is
-/// the session's own (exec reads its limits).
-Result<void> configure(Session& session, SessionConfig& config, bool set_env) {
+/// sys.path, host functions as globals, urllib through the host; and re-seeds
+/// if `reseed`. `config` is the session's own (exec reads its limits).
+Result<void> configure(Session& session, SessionConfig& config, bool set_env, bool reseed) {
   nlohmann::json settings = nlohmann::json::object();
   if (set_env && !config.env.empty()) settings["env"] = config.env;
   std::vector<std::string> paths;
@@ -348,10 +354,12 @@ Result<void> configure(Session& session, SessionConfig& config, bool set_env) {
     settings["protect"] = config.protect_functions;
   }
   if (config.http) settings["http"] = true;
-  if (settings.empty()) return Ok();
+  if (settings.empty() && !reseed) return Ok();
+  std::string code = reseed ? kReseed : "";
+  if (!settings.empty()) code += "__import__('_pycell').configure(" + py_bytes(settings.dump()) + ")";
   const uint64_t fuel = config.limits.fuel;
   if (fuel != 0 && fuel < kSetupFuel) config.limits.fuel = kSetupFuel;
-  auto r = run_internal(session, "__import__('_pycell').configure(" + py_bytes(settings.dump()) + ")", false);
+  auto r = run_internal(session, code, false);
   config.limits.fuel = fuel;
   if (!r) return r.error();
   if (r->exit_reason == ExitReason::kFuel || r->exit_reason == ExitReason::kTimeout ||
@@ -403,8 +411,8 @@ Result<Session> Session::create(const Engine& engine, SessionConfig config) {
   if (engine.state()->base) return create(engine, *engine.state()->base, std::move(config));
   auto session = SessionAccess::create_cold(engine.state(), std::move(config));
   if (!session) return session.error();
-  // A cold start read the environment through WASI already.
-  if (auto r = configure(*session, session->state_->config, false); !r) return r.error();
+  // A cold start read the environment through WASI already, and seeds itself.
+  if (auto r = configure(*session, session->state_->config, false, false); !r) return r.error();
   return session;
 }
 
@@ -413,8 +421,11 @@ Result<Session> Session::create(const Engine& engine, const Snapshot& snapshot, 
   if (!s) return s.error();
   if (auto r = load(**s, snapshot); !r) return r.error();
   Session session(std::move(*s));
-  // The snapshot's os.environ is its maker's: give this session its own.
-  if (auto r = configure(session, session.state_->config, true); !r) return r.error();
+  // The snapshot's os.environ is its maker's: give this session its own. A
+  // user's snapshot keeps its generators' state, as any other state.
+  const EngineState& e = *engine.state();
+  const bool reseed = e.reseed && e.base && e.base->state() == snapshot.state();
+  if (auto r = configure(session, session.state_->config, true, reseed); !r) return r.error();
   return session;
 }
 

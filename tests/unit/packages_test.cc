@@ -154,5 +154,23 @@ TEST(Packages, PreloadedNumpyWorksInFreshSessions) {
   }
 }
 
+// numpy.random's legacy global generator is seeded when numpy.random is
+// imported: preloaded, it is re-seeded in every session like random's.
+TEST(Packages, PreloadedNumpyRandomIsReseededInEverySession) {
+  EngineConfig c;
+  c.stdlib_image = PYCELL_TEST_STDLIB;
+  c.preload = {"numpy", "numpy.random"};
+  auto e = Engine::create(std::move(c));
+  ASSERT_TRUE(e) << e.error().message();
+  auto draw = [&] {
+    auto s = Session::create(*e, {});
+    if (!s) return s.error().message();
+    return outcome(*s, "import sys, numpy as np\nprint('numpy.random' in sys.modules, np.random.randint(1 << 30))\n");
+  };
+  const std::string a = draw(), b = draw();
+  EXPECT_TRUE(a.starts_with("True ")) << a;
+  EXPECT_NE(a, b);
+}
+
 }  // namespace
 }  // namespace pycell

@@ -137,8 +137,7 @@ int main(int argc, char** argv) {
   app.add_option("--preload", preload,
                  "Import MODULE into the engine's start-up snapshot, so every session starts with it\n"
                  "imported (repeatable, or comma-separated; added to the default preload of json, re,\n"
-                 "collections, ...). Refused if it cannot be imported, or imports random (whose state\n"
-                 "every session would share)")
+                 "collections, ...); pycell does not start if one cannot be imported")
       ->type_name("MODULE[,MODULE...]")
       ->delimiter(',')
       ->allow_extra_args(false)
