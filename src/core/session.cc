@@ -38,6 +38,12 @@ struct SessionState {
   OpenMounts mounts;                    // the host directories it was granted
   std::shared_ptr<const HostFunctions> functions;
   std::optional<Snapshot> committed;
+  /// `committed` is the snapshot the session was created from, whose set-up
+  /// run (configure: environment, grants, re-seeding if `reseed`) is not in
+  /// it: a rollback to it must run the set-up again, before the next run.
+  bool setup_after_rollback = false;
+  bool reseed = false;
+  bool setup_pending = false;
   /// The guest's request buffer as last reported (re-asked after a load).
   uint32_t buffer_addr = 0, buffer_cap = 0;
   /// Set when the state is unknown and there is nothing to roll back to.
@@ -424,8 +430,10 @@ Result<Session> Session::create(const Engine& engine, const Snapshot& snapshot, 
   // The snapshot's os.environ is its maker's: give this session its own. A
   // user's snapshot keeps its generators' state, as any other state.
   const EngineState& e = *engine.state();
-  const bool reseed = e.reseed && e.base && e.base->state() == snapshot.state();
-  if (auto r = configure(session, session.state_->config, true, reseed); !r) return r.error();
+  SessionState& st = *session.state_;
+  st.reseed = e.reseed && e.base && e.base->state() == snapshot.state();
+  if (auto r = configure(session, st.config, true, st.reseed); !r) return r.error();
+  st.setup_after_rollback = true;
   return session;
 }
 
@@ -435,12 +443,15 @@ Result<Snapshot> Session::snapshot() {
   auto snap = capture(*state_);
   if (!snap) return snap.error();
   state_->committed = *snap;
+  state_->setup_after_rollback = state_->setup_pending = false;  // the set-up's effects are in it
   return snap;
 }
 
 Result<void> Session::restore(const Snapshot& snapshot) {
   if (auto idle = check_idle(*state_, "restore"); !idle) return idle.error();
-  return load(*state_, snapshot);
+  if (auto r = load(*state_, snapshot); !r) return r;
+  state_->setup_after_rollback = state_->setup_pending = false;  // the whole state is the snapshot's
+  return Ok();
 }
 
 Result<Session> Session::fork() {
@@ -468,6 +479,10 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
   SessionState& s = *state_;
   if (auto idle = check_idle(s, "exec"); !idle) return idle.error();
   if (!s.broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + s.broken);
+  if (s.setup_pending) {
+    s.setup_pending = false;
+    if (auto r = configure(*this, s.config, true, s.reseed); !r) return r.error();
+  }
   s.running = true;
   struct EndRun {
     SessionState& s;
@@ -587,6 +602,7 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
     if (s.committed) {
       if (auto rb = load(s, *s.committed); rb) {
         r.rolled_back = true;
+        s.setup_pending = s.setup_after_rollback;
       } else {
         s.broken = "rollback failed: " + rb.error().message();
       }

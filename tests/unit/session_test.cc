@@ -229,6 +229,32 @@ TEST(Session, PreloadedRandomIsReseededInEverySession) {
   EXPECT_NE(draw(seeded), other_seed);
 }
 
+// A hard stop rolls a fresh session back to the engine's snapshot, which
+// lacks the session's own set-up: its environment and, with a preloaded
+// random, its own seed. Both are applied again before the next run, so two
+// sessions rolled back do not replay one sequence.
+TEST(Session, RollbackToTheEngineSnapshotRedoesTheSessionsSetUp) {
+  EngineConfig c;
+  c.stdlib_image = PYCELL_TEST_STDLIB;
+  c.preload = {"random"};
+  auto e = Engine::create(std::move(c));
+  ASSERT_TRUE(e.has_value()) << e.error().message();
+  auto after_rollback = [&] {
+    SessionConfig sc;
+    sc.limits.fuel = 3'000'000;
+    sc.env = {"X=1"};
+    auto s = Session::create(*e, std::move(sc));
+    if (!s) return s.error().message();
+    ExecResult stopped = exec_ok(*s, "while True: pass");
+    EXPECT_EQ(stopped.exit_reason, ExitReason::kFuel);
+    EXPECT_TRUE(stopped.rolled_back);
+    return outcome(*s, "import os, random\nprint(os.environ.get('X'), random.getrandbits(64))\n");
+  };
+  const std::string a = after_rollback(), b = after_rollback();
+  EXPECT_TRUE(a.starts_with("1 ")) << a;
+  EXPECT_NE(a, b);
+}
+
 // A user's snapshot is state like any other: sessions from it continue its
 // generator where it was, they are not re-seeded.
 TEST(Session, SnapshotKeepsItsRandomState) {
