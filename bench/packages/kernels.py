@@ -58,8 +58,8 @@ def pandas_kernels():
     df = pd.DataFrame({"key": rng.integers(0, 1000, 100_000), "value": rng.random(100_000)})
     return pd.__version__, {
         "groupby mean 100k rows": (lambda: df.groupby("key")["value"].mean(), lambda r: float(r.sum())),
-        "groupby describe 100k rows": (lambda: df.groupby("key")["value"].describe(),
-                                       lambda r: float(r["mean"].sum())),
+        "groupby agg mean/std/count 100k rows": (lambda: df.groupby("key")["value"].agg(["mean", "std", "count"]),
+                                                 lambda r: float(r["std"].sum())),
     }
 
 
