@@ -190,9 +190,12 @@ const Engine* pandas_engine() {
   return engine ? &*engine : nullptr;
 }
 
-constexpr const char* kFrame =
-    "import numpy as np, pandas as pd\n"
-    "df = pd.DataFrame({'k': np.arange(2_000_000) % 1000, 'v': np.ones(2_000_000)})";
+/// A DataFrame of `rows` rows in 1000 groups, as `df`.
+std::string frame(int rows) {
+  const std::string n = std::to_string(rows);
+  return "import numpy as np, pandas as pd\ndf = pd.DataFrame({'k': np.arange(" + n + ") % 1000, 'v': np.ones(" + n +
+         ")})";
+}
 
 // One Python call, the loops in pandas' Cython and numpy's C. The budget is
 // read off an unlimited run (fuel is deterministic): half the groupby's.
@@ -202,14 +205,15 @@ TEST(Packages, FuelStopsAPandasGroupby) {
   const char* groupby = "df.groupby('k')['v'].describe()";
   auto probe = Session::create(*e, {});
   ASSERT_TRUE(probe);
-  const uint64_t setup_fuel = exec_ok(*probe, kFrame).fuel_used, groupby_fuel = exec_ok(*probe, groupby).fuel_used;
+  const std::string setup = frame(2'000'000);
+  const uint64_t setup_fuel = exec_ok(*probe, setup).fuel_used, groupby_fuel = exec_ok(*probe, groupby).fuel_used;
   ASSERT_GT(groupby_fuel, 4 * setup_fuel) << "the frame's set-up would not fit a budget the groupby exceeds";
 
   SessionConfig c;
   c.limits.fuel = groupby_fuel / 2;
   auto s = Session::create(*e, c);
   ASSERT_TRUE(s);
-  ASSERT_EQ(exec_ok(*s, kFrame).exit_reason, ExitReason::kOk);
+  ASSERT_EQ(exec_ok(*s, setup).exit_reason, ExitReason::kOk);
   ExecResult r = exec_ok(*s, groupby);
   EXPECT_EQ(r.exit_reason, ExitReason::kFuel);
   EXPECT_TRUE(r.rolled_back);
@@ -224,13 +228,13 @@ TEST(Packages, TimeoutStopsPandasGroupbys) {
   c.limits.timeout_ms = 300;
   auto s = Session::create(*e, c);
   ASSERT_TRUE(s);
-  ASSERT_EQ(exec_ok(*s, kFrame).exit_reason, ExitReason::kOk);
+  ASSERT_EQ(exec_ok(*s, frame(200'000)).exit_reason, ExitReason::kOk);
   ExecResult r = exec_ok(*s, "while True: df.groupby('k')['v'].mean()");
   EXPECT_EQ(r.exit_reason, ExitReason::kTimeout);
   // Each groupby is short: the soft stop lands between two, as TimeoutError,
   // and the session keeps its state.
   EXPECT_FALSE(r.rolled_back);
-  EXPECT_EQ(outcome(*s, "print(len(df), df.groupby('k')['v'].mean().iloc[0])\n"), "2000000 1.0\n");
+  EXPECT_EQ(outcome(*s, "print(len(df), df.groupby('k')['v'].mean().iloc[0])\n"), "200000 1.0\n");
 }
 
 }  // namespace
