@@ -480,8 +480,11 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
   if (auto idle = check_idle(s, "exec"); !idle) return idle.error();
   if (!s.broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + s.broken);
   if (s.setup_pending) {
-    s.setup_pending = false;
-    if (auto r = configure(*this, s.config, true, s.reseed); !r) return r.error();
+    s.setup_pending = false;  // the set-up's own run must not start it again
+    if (auto r = configure(*this, s.config, true, s.reseed); !r) {
+      s.setup_pending = true;  // still owed to the next run
+      return r.error();
+    }
   }
   s.running = true;
   struct EndRun {
