@@ -38,12 +38,14 @@ struct SessionState {
   OpenMounts mounts;                    // the host directories it was granted
   std::shared_ptr<const HostFunctions> functions;
   std::optional<Snapshot> committed;
-  /// `committed` is the snapshot the session was created from, whose set-up
-  /// run (configure: environment, grants, re-seeding if `reseed`) is not in
-  /// it: a rollback to it must run the set-up again, before the next run.
+  /// `committed` is the snapshot the session was created from, which lacks
+  /// the session's set-up run (configure: environment, grants, re-seeding):
+  /// after a rollback to it, the set-up is owed (`setup_pending`) and runs
+  /// before the next run.
   bool setup_after_rollback = false;
-  bool reseed = false;
   bool setup_pending = false;
+  /// The set-up re-seeds (EngineState::reseed, for the engine's own snapshot).
+  bool reseed = false;
   /// The guest's request buffer as last reported (re-asked after a load).
   uint32_t buffer_addr = 0, buffer_cap = 0;
   /// Set when the state is unknown and there is nothing to roll back to.
