@@ -52,8 +52,10 @@ class CMakeBuild(build_ext):
         target = Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built[0], target)
-        # The package carries its stdlib image; pycell points EngineConfig at it.
+        # The package carries its stdlib image, and the Python part of the packages
+        # compiled into the guest (numpy) under the name the engine looks for beside it.
         shutil.copyfile(Path(guest) / "stdlib.tar", target.parent / "pycell-stdlib.tar")
+        shutil.copyfile(Path(guest) / "packages.tar", target.parent / "pycell-packages.tar")
 
 
 def setuptools_options():

@@ -17,7 +17,8 @@ enum class ExitReason {
   kExit,         ///< SystemExit or os._exit / WASI proc_exit (see exit_code)
   kTimeout,      ///< the wall-clock deadline passed
   kFuel,         ///< the CPU budget (fuel) ran out
-  kMemory,       ///< guest memory hit its cap and the interpreter could not recover
+  kMemory,       ///< guest memory hit its cap: an uncaught MemoryError (see error), or an abort
+                 ///< after a refused allocation (e.g. C++ std::bad_alloc; rolled_back is set)
   kOutputLimit,  ///< output ran far past its cap and the run was stopped
   kCancelled,    ///< Session::cancel() was called from another thread
   kTrap,         ///< the guest trapped (see ExecResult::trap)

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <string_view>
 
 #include "core/engine_state.h"
 #include "core/session_access.h"
@@ -19,6 +20,7 @@ namespace {
 constexpr const char* kImageName = "pycell-stdlib.tar";
 constexpr const char* kPackagesImageName = "pycell-packages.tar";
 constexpr size_t kMinSnapshotKeyBytes = 32;  // HMAC-SHA256's strength; shorter keys are guessable
+constexpr const char* kSeededModulesImported = "any(m in __import__('sys').modules for m in ('random', 'numpy.random'))";
 
 Result<std::string> find_stdlib_image() {
   // The embedder's environment (not the guest's) may point at the image.
@@ -36,9 +38,31 @@ Result<std::string> find_stdlib_image() {
                    " beside the executable or in ../share/pycell/");
 }
 
+/// A preload entry is pasted into guest code, so it must be a dotted module
+/// name (ASCII identifiers; Python's import accepts others, no preload needs them).
+bool is_module_name(std::string_view name) {
+  bool at_start = true;
+  for (char ch : name) {
+    if (ch == '.') {
+      if (at_start) return false;
+      at_start = true;
+      continue;
+    }
+    const bool letter = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+    if (!letter && !(ch >= '0' && ch <= '9' && !at_start)) return false;
+    at_start = false;
+  }
+  return !at_start;
+}
+
 }  // namespace
 
 Result<Engine> Engine::create(EngineConfig config) {
+  for (const auto& m : config.preload) {
+    if (!is_module_name(m)) {
+      return Error(ErrorCode::kInvalidArgument, "preload: '" + m.substr(0, 80) + "' is not a module name");
+    }
+  }
   std::string key;
   if (config.snapshot_key) {
     if (config.snapshot_key->size() < kMinSnapshotKeyBytes) {
@@ -92,18 +116,30 @@ Result<Engine> Engine::create(EngineConfig config) {
     ExecOptions cell;
     cell.filename = "<pycell-preload>";
     cell.want_json = true;
-    std::string imports;
-    for (const auto& m : config.preload) imports += "__import__('" + m + "')\n";  // binds no name
-    // random seeds itself once per process: in the snapshot, every session
-    // would replay the same sequence.
-    imports += "if 'random' in __import__('sys').modules:\n"
-               "    raise ImportError('the preload imports random, whose state every session would share')\n";
+    // One module per run, so that a failure names the module.
+    for (const auto& m : config.preload) {
+      auto r = cold->exec("__import__('" + m + "')", cell);  // binds no name
+      if (!r) return r.error();
+      if (r->exit_reason != ExitReason::kOk) {
+        const std::string why = r->error ? r->error->type + ": " + r->error->message
+                                         : std::string(to_string(r->exit_reason)) + "\n" + r->stderr_text;
+        return Error(ErrorCode::kInvalidArgument, "preload: cannot import '" + m + "': " + why);
+      }
+    }
+    // Generators seeded at import (random's, numpy.random's legacy global
+    // one) would replay the same sequence in every session: sessions started
+    // from the snapshot re-seed them (Session::create).
+    {
+      auto r = cold->exec(kSeededModulesImported, cell);
+      if (!r) return r.error();
+      state->reseed = r->value_repr == "True";
+    }
     // After the imports, the paths every exec takes (compile a cell, report a
     // value, JSON it), so their lazily built state is in the shared image
     // rather than written into each session; then freeze everything so the
     // cycle collector never walks (and dirties) the shared objects.
     const char* steps[] = {
-        imports.c_str(), "1+1", "x = [1]\nx",
+        "1+1", "x = [1]\nx",
         "del x\n__import__('linecache').clearcache()\ngc = __import__('gc')\ngc.collect()\ngc.freeze()\ndel gc"};
     for (const char* code : steps) {
       auto r = cold->exec(code, cell);

@@ -23,6 +23,9 @@ struct EngineState {
   rt::HotPages hot;
   /// HMAC key of serialized snapshots (EngineConfig::snapshot_key or random).
   std::string snapshot_key;
+  /// `base` holds seeded random generators (a preload imported random or
+  /// numpy.random): each session started from it re-seeds them.
+  bool reseed = false;
 };
 
 }  // namespace pycell

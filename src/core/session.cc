@@ -38,6 +38,14 @@ struct SessionState {
   OpenMounts mounts;                    // the host directories it was granted
   std::shared_ptr<const HostFunctions> functions;
   std::optional<Snapshot> committed;
+  /// `committed` is the snapshot the session was created from, which lacks
+  /// the session's set-up run (configure: environment, grants, re-seeding):
+  /// after a rollback to it, the set-up is owed (`setup_pending`) and runs
+  /// before the next run.
+  bool setup_after_rollback = false;
+  bool setup_pending = false;
+  /// The set-up re-seeds (EngineState::reseed, for the engine's own snapshot).
+  bool reseed = false;
   /// The guest's request buffer as last reported (re-asked after a load).
   uint32_t buffer_addr = 0, buffer_cap = 0;
   /// Set when the state is unknown and there is nothing to roll back to.
@@ -331,11 +339,17 @@ Result<ExecResult> run_internal(Session& session, const std::string& code, bool 
 /// calls.
 constexpr uint64_t kSetupFuel = 10'000'000;
 
+/// Re-seeds the generators a preload seeded in the engine's snapshot (see
+/// EngineState::reseed) from this session's randomness (random_get: the
+/// CSPRNG, or the seeded stream of a deterministic session). Binds no name.
+constexpr const char* kReseed =
+    "(lambda m: [m[n].seed() for n in ('random', 'numpy.random') if n in m])(__import__('sys').modules)\n";
+
 /// Applies the grants that live in Python state (see _pycell.configure): the
 /// environment (for sessions started from a snapshot), package mounts on
-/// sys.path, host functions as globals, urllib through the host. `config` is
-/// the session's own (exec reads its limits).
-Result<void> configure(Session& session, SessionConfig& config, bool set_env) {
+/// sys.path, host functions as globals, urllib through the host; and re-seeds
+/// if `reseed`. `config` is the session's own (exec reads its limits).
+Result<void> configure(Session& session, SessionConfig& config, bool set_env, bool reseed) {
   nlohmann::json settings = nlohmann::json::object();
   if (set_env && !config.env.empty()) settings["env"] = config.env;
   std::vector<std::string> paths;
@@ -348,10 +362,12 @@ Result<void> configure(Session& session, SessionConfig& config, bool set_env) {
     settings["protect"] = config.protect_functions;
   }
   if (config.http) settings["http"] = true;
-  if (settings.empty()) return Ok();
+  if (settings.empty() && !reseed) return Ok();
+  std::string code = reseed ? kReseed : "";
+  if (!settings.empty()) code += "__import__('_pycell').configure(" + py_bytes(settings.dump()) + ")";
   const uint64_t fuel = config.limits.fuel;
   if (fuel != 0 && fuel < kSetupFuel) config.limits.fuel = kSetupFuel;
-  auto r = run_internal(session, "__import__('_pycell').configure(" + py_bytes(settings.dump()) + ")", false);
+  auto r = run_internal(session, code, false);
   config.limits.fuel = fuel;
   if (!r) return r.error();
   if (r->exit_reason == ExitReason::kFuel || r->exit_reason == ExitReason::kTimeout ||
@@ -403,8 +419,8 @@ Result<Session> Session::create(const Engine& engine, SessionConfig config) {
   if (engine.state()->base) return create(engine, *engine.state()->base, std::move(config));
   auto session = SessionAccess::create_cold(engine.state(), std::move(config));
   if (!session) return session.error();
-  // A cold start read the environment through WASI already.
-  if (auto r = configure(*session, session->state_->config, false); !r) return r.error();
+  // A cold start read the environment through WASI already, and seeds itself.
+  if (auto r = configure(*session, session->state_->config, false, false); !r) return r.error();
   return session;
 }
 
@@ -413,8 +429,13 @@ Result<Session> Session::create(const Engine& engine, const Snapshot& snapshot, 
   if (!s) return s.error();
   if (auto r = load(**s, snapshot); !r) return r.error();
   Session session(std::move(*s));
-  // The snapshot's os.environ is its maker's: give this session its own.
-  if (auto r = configure(session, session.state_->config, true); !r) return r.error();
+  // The snapshot's os.environ is its maker's: give this session its own. A
+  // user's snapshot keeps its generators' state, as any other state.
+  const EngineState& e = *engine.state();
+  SessionState& st = *session.state_;
+  st.reseed = e.reseed && e.base && e.base->state() == snapshot.state();
+  if (auto r = configure(session, st.config, true, st.reseed); !r) return r.error();
+  st.setup_after_rollback = true;
   return session;
 }
 
@@ -424,12 +445,15 @@ Result<Snapshot> Session::snapshot() {
   auto snap = capture(*state_);
   if (!snap) return snap.error();
   state_->committed = *snap;
+  state_->setup_after_rollback = state_->setup_pending = false;  // the set-up's effects are in it
   return snap;
 }
 
 Result<void> Session::restore(const Snapshot& snapshot) {
   if (auto idle = check_idle(*state_, "restore"); !idle) return idle.error();
-  return load(*state_, snapshot);
+  if (auto r = load(*state_, snapshot); !r) return r;
+  state_->setup_after_rollback = state_->setup_pending = false;  // the whole state is the snapshot's
+  return Ok();
 }
 
 Result<Session> Session::fork() {
@@ -457,6 +481,13 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
   SessionState& s = *state_;
   if (auto idle = check_idle(s, "exec"); !idle) return idle.error();
   if (!s.broken.empty()) return Error(ErrorCode::kUnavailable, "session unusable: " + s.broken);
+  if (s.setup_pending) {
+    s.setup_pending = false;  // the set-up's own run must not start it again
+    if (auto r = configure(*this, s.config, true, s.reseed); !r) {
+      s.setup_pending = true;  // still owed to the next run
+      return r.error();
+    }
+  }
   s.running = true;
   struct EndRun {
     SessionState& s;
@@ -507,6 +538,7 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
   if (need > rt::kMaxGuestBytes) return Error(ErrorCode::kInvalidArgument, "code too large");
   uint32_t view = 0;
   int trap = 0;
+  const uint64_t refused_before = s.memory->refused_grows();
   if (need > s.buffer_cap || s.buffer_addr == 0) {
     trap = s.instance->buffer(static_cast<uint32_t>(std::max<uint64_t>(need, 4096)), s.buffer_addr, s.stack());
     s.buffer_cap = s.buffer_addr ? static_cast<uint32_t>(std::max<uint64_t>(need, 4096)) : 0;
@@ -550,6 +582,13 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
     }
     r.exit_code = 1;
     unknown_state = true;
+  } else if (rt::to_trap_kind(trap) == TrapKind::kUnreachable && s.memory->refused_grows() > refused_before) {
+    // The guest aborted after being refused memory: code that cannot report
+    // an allocation failure, e.g. a C++ std::bad_alloc, which nothing in the
+    // guest can catch (guest/shim/cxx_throw.c), or CPython's fatal "out of memory".
+    r.exit_reason = ExitReason::kMemory;
+    r.exit_code = 1;
+    unknown_state = true;
   } else {
     r.exit_reason = ExitReason::kTrap;
     r.trap = rt::to_trap_kind(trap);
@@ -568,6 +607,7 @@ Result<ExecResult> Session::exec(std::string_view code, const ExecOptions& optio
     if (s.committed) {
       if (auto rb = load(s, *s.committed); rb) {
         r.rolled_back = true;
+        s.setup_pending = s.setup_after_rollback;
       } else {
         s.broken = "rollback failed: " + rb.error().message();
       }

@@ -197,11 +197,15 @@ GuestMemory::~GuestMemory() {
 uint32_t GuestMemory::grow(uint32_t delta) {
   const uint32_t old_pages = rt_.pages;
   const uint64_t new_pages = uint64_t{old_pages} + delta;
-  if (new_pages > rt_.max_pages) return UINT32_MAX;
+  if (new_pages > rt_.max_pages) {
+    ++refused_grows_;
+    return UINT32_MAX;
+  }
   if (delta == 0) return old_pages;
   const uint64_t old_bytes = uint64_t{old_pages} * kWasmPageBytes;
   const uint64_t new_bytes = new_pages * kWasmPageBytes;
   if (mprotect(base_ + old_bytes, new_bytes - old_bytes, PROT_READ | PROT_WRITE) != 0) {
+    ++refused_grows_;
     return UINT32_MAX;  // the host is out of memory: the guest sees a failed grow
   }
   rt_.pages = static_cast<uint32_t>(new_pages);

@@ -103,6 +103,8 @@ class GuestMemory {
   [[nodiscard]] uint64_t peak() const { return peak_; }
   /// memory.grow: returns the old page count, or UINT32_MAX past the cap.
   uint32_t grow(uint32_t delta_pages);
+  /// How many grows were refused (past the cap, or the host out of memory).
+  [[nodiscard]] uint64_t refused_grows() const { return refused_grows_; }
 
   /// True if `addr` (a host address) lies in this memory's reservation.
   [[nodiscard]] bool reservation_contains(const void* addr) const;
@@ -131,6 +133,7 @@ class GuestMemory {
   uint8_t* base_ = nullptr;
   uint64_t reserved_ = 0;
   uint64_t peak_ = 0;
+  uint64_t refused_grows_ = 0;
 };
 
 }  // namespace pycell::rt

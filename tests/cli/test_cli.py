@@ -295,6 +295,9 @@ class ExitStatus(unittest.TestCase):
             (["--timeout-ms", "300", "exec", "-c", "while True: pass"], 124),
             (["--fuel", "100000", "exec", "-c", "while True: pass"], 125),
             (["run", "/nonexistent/script.py"], 125),
+            # A C++ std::bad_alloc in numpy (pocketfft) past the memory cap.
+            (["--memory-bytes", "128M", "exec", "-c", "import numpy as np; np.fft.fft(np.ones(2_500_000, complex))"],
+             1),
         ]
         for args, want in cases:
             status, out, err = pycell(*args)
@@ -657,6 +660,96 @@ class Mcp(unittest.TestCase):
         response = json.loads(out.splitlines()[0])
         self.assertEqual(response["id"], 1)
         self.assertIn("result", response)
+
+
+class McpClient:
+    """`pycell [flags] mcp` driven one request at a time (a tool call may use an earlier result)."""
+
+    def __init__(self, *flags):
+        self.proc = subprocess.Popen([PYCELL, *flags, "mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.next_id = 0
+        self.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                    "clientInfo": {"name": "test_cli", "version": "0"}})
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def send(self, message):
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+
+    def request(self, method, params):
+        self.next_id += 1
+        self.send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise AssertionError("pycell mcp ended: " + self.proc.stderr.read())
+            message = json.loads(line)
+            if message.get("id") == self.next_id:
+                return message["result"]
+
+    def call(self, tool, **arguments):
+        return self.request("tools/call", {"name": tool, "arguments": arguments})
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=TIMEOUT_S)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+class Preload(unittest.TestCase):
+    """--preload: modules imported into the engine's snapshot, so a fresh session has them."""
+
+    PROBE = "import sys; print(sorted(m for m in ('numpy', 'wave') if m in sys.modules))"
+
+    def test_preloaded_modules_are_imported_in_a_fresh_session(self):
+        self.assertEqual(pycell("exec", "-c", self.PROBE, check_status=0)[1], "[]\n")
+        for flags in (["--preload", "numpy,wave"], ["--preload", "numpy", "--preload", "wave"]):
+            self.assertEqual(pycell(*flags, "exec", "-c", self.PROBE, check_status=0)[1],
+                             "['numpy', 'wave']\n", flags)
+        self.assertEqual(pycell("exec", "--preload", "numpy", "-c", self.PROBE, check_status=0)[1],
+                         "['numpy']\n")
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "probe.py")
+            with open(path, "w") as f:
+                f.write(self.PROBE + "\n")
+            self.assertEqual(pycell("--preload", "numpy", "run", path, check_status=0)[1], "['numpy']\n")
+        self.assertEqual(pycell("--preload", "numpy", "repl", stdin=self.PROBE + "\n", check_status=0)[1],
+                         "['numpy']\n")
+
+    def test_mcp_sessions_start_with_the_preload(self):
+        with McpClient("--preload", "numpy") as mcp:
+            stateless = mcp.call("run_python", code=self.PROBE)
+            self.assertFalse(stateless.get("isError"), stateless)
+            self.assertEqual(stateless["structuredContent"]["stdout"], "['numpy']\n")
+            session_id = mcp.call("create_session")["structuredContent"]["session_id"]
+            in_session = mcp.call("run_python", code=self.PROBE, session_id=session_id)
+            self.assertEqual(in_session["structuredContent"]["stdout"], "['numpy']\n")
+
+    def test_a_module_that_cannot_be_imported_stops_start_up(self):
+        want = "preload: cannot import 'no_such_module': ModuleNotFoundError: No module named 'no_such_module'"
+        for args in (["exec", "-c", "print('ran')"], ["repl"], ["mcp"], ["serve", "--port", "0"]):
+            status, out, err = pycell("--preload", "json,no_such_module", *args, stdin="print('ran')\n")
+            self.assertNotEqual(status, 0, args)
+            self.assertNotIn("ran", out, args)
+            self.assertIn(want, err, args)
+
+    def test_preloaded_random_generators_are_reseeded_per_session(self):
+        # statistics imports random: from the snapshot, each session would replay one sequence.
+        code = "import random, numpy as np; print(random.getrandbits(64), np.random.randint(1 << 30))"
+        with McpClient("--preload", "statistics,numpy.random") as mcp:
+            draws = [mcp.call("run_python", code=code)["structuredContent"]["stdout"] for _ in range(3)]
+        self.assertEqual(len(set(draws)), 3, draws)
+
+    def test_a_preload_that_is_not_a_module_name_is_refused(self):
+        for bad in ("json')\nprint('injected", "a..b", "js on"):
+            status, out, err = pycell("--preload", bad, "exec", "-c", "print('ran')")
+            self.assertEqual((status, out), (125, ""), bad)
+            self.assertIn("is not a module name", err, bad)
 
 
 class StdlibModules(unittest.TestCase):

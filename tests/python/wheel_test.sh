@@ -29,11 +29,13 @@ from pycell.executor import PycellExecutor
 
 package = pathlib.Path(pycell.__file__).parent
 assert str(package).startswith(sys.prefix), f"pycell imported from {package}, not from the venv {sys.prefix}"
-for name in ("py.typed", "_pycell.pyi", "pycell-stdlib.tar"):
+for name in ("py.typed", "_pycell.pyi", "pycell-stdlib.tar", "pycell-packages.tar"):
     assert (package / name).is_file(), f"{name} is not in the wheel"
 with pycell.Sandbox(timeout_ms=10_000) as sandbox:
     r = sandbox.run("import json, sqlite3\nprint('hello')\n6 * 7")
     assert (r.exit_reason, r.stdout, r.value) == ("ok", "hello\n", 42), r
+    r = sandbox.run("import numpy as np\nfloat(np.linspace(0, 1, 5).sum())")
+    assert (r.exit_reason, r.value) == ("ok", 2.5), r
     with PycellExecutor(sandbox=sandbox) as ex:
         out = ex("final_answer((1, 2))")
         assert (out.output, out.is_final_answer) == ((1, 2), True), out

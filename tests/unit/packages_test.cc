@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "host_dir_support.h"
@@ -95,19 +96,41 @@ TEST(Packages, TimeoutStopsASortInsideNumpy) {
   EXPECT_EQ(r.exit_reason, ExitReason::kTimeout);
 }
 
-// The guest cannot unwind a C++ exception (wasm2c 1.0.32 has no exception
-// handling): pocketfft's std::bad_alloc past the memory cap ends the run as a
-// clean trap naming the exception, and the session rolls back.
-TEST(Packages, CxxThrowIsACleanTrap) {
+// The guest cannot unwind a C++ exception (it is translated without exception
+// handling): pocketfft's std::bad_alloc past the memory cap aborts the guest,
+// naming the exception. The host saw the refused memory.grow, so the run ends
+// as `memory` (not a bare trap), and the session rolls back to its last
+// committed state, with what was defined before still there.
+TEST(Packages, CxxBadAllocPastTheMemoryCapIsMemory) {
   SessionConfig c;
   c.limits.memory_bytes = 128ull << 20;
   Session s = new_session(c);
-  ExecResult r = exec_ok(s, "import numpy as np\nr = np.fft.fft(np.ones(2_500_000, complex))");
-  EXPECT_EQ(r.exit_reason, ExitReason::kTrap);
+  exec_ok(s, "import numpy as np\nkept = np.arange(3.0)");
+  ASSERT_TRUE(s.snapshot());  // the committed state a hard stop rolls back to
+  ExecResult r = exec_ok(s, "r = np.fft.fft(np.ones(2_500_000, complex))");
+  EXPECT_EQ(r.exit_reason, ExitReason::kMemory);
+  EXPECT_EQ(r.trap, TrapKind::kNone);
+  EXPECT_FALSE(r.error);
   EXPECT_TRUE(r.rolled_back);
+  EXPECT_LE(r.peak_memory, c.limits.memory_bytes);
   EXPECT_NE(r.stderr_text.find("pycell guest: C++ exception St9bad_alloc thrown"), std::string::npos)
       << r.stderr_text;
-  EXPECT_EQ(outcome(s, "import numpy as np\nprint(np.fft.fft(np.ones(4)).real)\n"), "[4. 0. 0. 0.]\n");
+  EXPECT_EQ(outcome(s, "print(kept.sum(), 'r' in globals(), np.fft.fft(np.ones(4)).real)\n"),
+            "3.0 False [4. 0. 0. 0.]\n");
+}
+
+// An abort with no refused allocation in the run stays a trap: the memory
+// reason needs the host to have refused the guest memory in that run.
+TEST(Packages, AbortWithoutRefusedMemoryIsATrap) {
+  SessionConfig c;
+  c.limits.memory_bytes = 128ull << 20;
+  Session s = new_session(c);
+  ExecResult big = exec_ok(s, "import numpy as np\ntry:\n    np.zeros(2**26)\nexcept MemoryError:\n    pass\n");
+  ASSERT_EQ(big.exit_reason, ExitReason::kOk);  // a refused grow, recovered from
+  ExecResult r = exec_ok(s, "import os\nos.abort()");
+  EXPECT_EQ(r.exit_reason, ExitReason::kTrap);
+  EXPECT_EQ(r.trap, TrapKind::kUnreachable);
+  EXPECT_TRUE(r.rolled_back);
 }
 
 // numpy's state survives the engine's snapshot (and the freeze that makes
@@ -130,6 +153,88 @@ TEST(Packages, PreloadedNumpyWorksInFreshSessions) {
                       "print(a.sum(axis=1), np.linalg.det(np.eye(3)))\n"),
               "True\n[ 6. 24.] 1.0\n");
   }
+}
+
+// numpy.random's legacy global generator is seeded when numpy.random is
+// imported: preloaded, it is re-seeded in every session like random's.
+TEST(Packages, PreloadedNumpyRandomIsReseededInEverySession) {
+  EngineConfig c;
+  c.stdlib_image = PYCELL_TEST_STDLIB;
+  c.preload = {"numpy", "numpy.random"};
+  auto e = Engine::create(std::move(c));
+  ASSERT_TRUE(e) << e.error().message();
+  auto draw = [&] {
+    auto s = Session::create(*e, {});
+    if (!s) return s.error().message();
+    return outcome(*s, "import sys, numpy as np\nprint('numpy.random' in sys.modules, np.random.randint(1 << 30))\n");
+  };
+  const std::string a = draw(), b = draw();
+  EXPECT_TRUE(a.starts_with("True ")) << a;
+  EXPECT_NE(a, b);
+}
+
+// pandas joins the guest in its own change (issue 11): until then an engine
+// preloading it cannot start, and the pandas tests skip.
+const Engine* pandas_engine() {
+  static const std::optional<Engine> engine = []() -> std::optional<Engine> {
+    EngineConfig c;
+    c.stdlib_image = PYCELL_TEST_STDLIB;
+    c.preload = {"pandas"};
+    auto e = Engine::create(std::move(c));
+    if (!e) {
+      EXPECT_NE(e.error().message().find("No module named 'pandas'"), std::string::npos) << e.error().message();
+      return std::nullopt;
+    }
+    return std::move(*e);
+  }();
+  return engine ? &*engine : nullptr;
+}
+
+/// A DataFrame of `rows` rows in 1000 groups, as `df`.
+std::string frame(int rows) {
+  const std::string n = std::to_string(rows);
+  return "import numpy as np, pandas as pd\ndf = pd.DataFrame({'k': np.arange(" + n + ") % 1000, 'v': np.ones(" + n +
+         ")})";
+}
+
+// One Python call, the loops in pandas' Cython and numpy's C. The budget is
+// read off an unlimited run (fuel is deterministic): half the groupby's.
+TEST(Packages, FuelStopsAPandasGroupby) {
+  const Engine* e = pandas_engine();
+  if (!e) GTEST_SKIP() << "the guest has no pandas";
+  const char* groupby = "df.groupby('k')['v'].describe()";
+  auto probe = Session::create(*e, {});
+  ASSERT_TRUE(probe);
+  const std::string setup = frame(2'000'000);
+  const uint64_t setup_fuel = exec_ok(*probe, setup).fuel_used, groupby_fuel = exec_ok(*probe, groupby).fuel_used;
+  ASSERT_GT(groupby_fuel, 4 * setup_fuel) << "the frame's set-up would not fit a budget the groupby exceeds";
+
+  SessionConfig c;
+  c.limits.fuel = groupby_fuel / 2;
+  auto s = Session::create(*e, c);
+  ASSERT_TRUE(s);
+  ASSERT_EQ(exec_ok(*s, setup).exit_reason, ExitReason::kOk);
+  ExecResult r = exec_ok(*s, groupby);
+  EXPECT_EQ(r.exit_reason, ExitReason::kFuel);
+  EXPECT_TRUE(r.rolled_back);
+  // Back at the session's start: pandas still preloaded, the frame gone.
+  EXPECT_EQ(outcome(*s, "import sys\nprint('df' in globals(), 'pandas' in sys.modules)\n"), "False True\n");
+}
+
+TEST(Packages, TimeoutStopsPandasGroupbys) {
+  const Engine* e = pandas_engine();
+  if (!e) GTEST_SKIP() << "the guest has no pandas";
+  SessionConfig c;
+  c.limits.timeout_ms = 300;
+  auto s = Session::create(*e, c);
+  ASSERT_TRUE(s);
+  ASSERT_EQ(exec_ok(*s, frame(200'000)).exit_reason, ExitReason::kOk);
+  ExecResult r = exec_ok(*s, "while True: df.groupby('k')['v'].mean()");
+  EXPECT_EQ(r.exit_reason, ExitReason::kTimeout);
+  // Each groupby is short: the soft stop lands between two, as TimeoutError,
+  // and the session keeps its state.
+  EXPECT_FALSE(r.rolled_back);
+  EXPECT_EQ(outcome(*s, "print(len(df), df.groupby('k')['v'].mean().iloc[0])\n"), "200000 1.0\n");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@ namespace {
 
 using testing::exec_ok;
 using testing::new_session;
+using testing::outcome;
 
 TEST(Session, StatePersistsAcrossExecCalls) {
   Session s = new_session();
@@ -201,16 +202,103 @@ TEST(Session, CellSyntaxErrorShowsNoRunnerFrames) {
   EXPECT_NE(r->stderr_text.find("line 2"), std::string::npos) << r->stderr_text;
 }
 
-TEST(Session, PreloadThatImportsRandomIsRefused) {
+// statistics imports random, which seeds itself once per process: sessions
+// from the engine's snapshot re-seed it from their own randomness, so they do
+// not replay one sequence, and deterministic ones replay their seed's.
+TEST(Session, PreloadedRandomIsReseededInEverySession) {
   EngineConfig c;
   c.stdlib_image = PYCELL_TEST_STDLIB;
   c.preload = {"json", "statistics"};
   auto e = Engine::create(std::move(c));
+  ASSERT_TRUE(e.has_value()) << e.error().message();
+  auto draw = [&](SessionConfig sc) {
+    auto s = Session::create(*e, std::move(sc));
+    if (!s) return s.error().message();
+    return outcome(*s, "import sys\nprint('random' in sys.modules, __import__('random').getrandbits(64))\n");
+  };
+  const std::string a = draw({}), b = draw({});
+  EXPECT_TRUE(a.starts_with("True ")) << a;
+  EXPECT_NE(a, b);
+  SessionConfig seeded;
+  seeded.determinism.enabled = true;
+  seeded.determinism.seed = 7;
+  EXPECT_EQ(draw(seeded), draw(seeded));
+  seeded.determinism.seed = 8;
+  const std::string other_seed = draw(seeded);
+  seeded.determinism.seed = 7;
+  EXPECT_NE(draw(seeded), other_seed);
+}
+
+// A hard stop rolls a fresh session back to the engine's snapshot, which
+// lacks the session's own set-up: its environment and, with a preloaded
+// random, its own seed. Both are applied again before the next run, so two
+// sessions rolled back do not replay one sequence.
+TEST(Session, RollbackToTheEngineSnapshotRedoesTheSessionsSetUp) {
+  EngineConfig c;
+  c.stdlib_image = PYCELL_TEST_STDLIB;
+  c.preload = {"random"};
+  auto e = Engine::create(std::move(c));
+  ASSERT_TRUE(e.has_value()) << e.error().message();
+  auto after_rollback = [&] {
+    SessionConfig sc;
+    sc.limits.fuel = 3'000'000;
+    sc.env = {"X=1"};
+    auto s = Session::create(*e, std::move(sc));
+    if (!s) return s.error().message();
+    ExecResult stopped = exec_ok(*s, "while True: pass");
+    EXPECT_EQ(stopped.exit_reason, ExitReason::kFuel);
+    EXPECT_TRUE(stopped.rolled_back);
+    return outcome(*s, "import os, random\nprint(os.environ.get('X'), random.getrandbits(64))\n");
+  };
+  const std::string a = after_rollback(), b = after_rollback();
+  EXPECT_TRUE(a.starts_with("1 ")) << a;
+  EXPECT_NE(a, b);
+}
+
+// A user's snapshot is state like any other: sessions from it continue its
+// generator where it was, they are not re-seeded.
+TEST(Session, SnapshotKeepsItsRandomState) {
+  EngineConfig c;
+  c.stdlib_image = PYCELL_TEST_STDLIB;
+  c.preload = {"random"};
+  auto e = Engine::create(std::move(c));
+  ASSERT_TRUE(e.has_value()) << e.error().message();
+  auto s = Session::create(*e, {});
+  ASSERT_TRUE(s.has_value());
+  exec_ok(*s, "import random\nrandom.random()");
+  auto snap = s->snapshot();
+  ASSERT_TRUE(snap.has_value());
+  const std::string next = outcome(*s, "print(random.random())\n");
+  for (int i = 0; i < 2; ++i) {
+    auto from = Session::create(*e, *snap, {});
+    ASSERT_TRUE(from.has_value());
+    EXPECT_EQ(outcome(*from, "print(random.random())\n"), next);
+  }
+}
+
+TEST(Session, PreloadOfAMissingModuleNamesIt) {
+  EngineConfig c;
+  c.stdlib_image = PYCELL_TEST_STDLIB;
+  c.preload = {"json", "no_such_module"};
+  auto e = Engine::create(std::move(c));
   ASSERT_FALSE(e.has_value());
-  EXPECT_EQ(e.error().code(), ErrorCode::kGuest);
-  EXPECT_NE(e.error().message().find("the preload imports random, whose state every session would share"),
-            std::string::npos)
-      << e.error().message();
+  EXPECT_EQ(e.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(e.error().message(),
+            "preload: cannot import 'no_such_module': ModuleNotFoundError: No module named 'no_such_module'");
+}
+
+// Preload names are pasted into guest code: anything but a dotted name is
+// refused before any guest runs.
+TEST(Session, PreloadThatIsNotAModuleNameIsRefused) {
+  for (const char* bad : {"json')\nimport os", "", "a..b", ".json", "json.", "1json", "js on"}) {
+    EngineConfig c;
+    c.stdlib_image = PYCELL_TEST_STDLIB;
+    c.preload = {bad};
+    auto e = Engine::create(std::move(c));
+    ASSERT_FALSE(e.has_value()) << bad;
+    EXPECT_EQ(e.error().code(), ErrorCode::kInvalidArgument) << bad;
+    EXPECT_NE(e.error().message().find("is not a module name"), std::string::npos) << e.error().message();
+  }
 }
 
 TEST(Session, DeeplyNestedVariablesAreRefused) {

@@ -343,8 +343,10 @@ class Repl {
         if (r->value_repr) output_.show(Stream::kStdout, *r->value_repr + "\n");
         break;
       case ExitReason::kException:
-      case ExitReason::kMemory:
         break;  // the traceback is already on stderr
+      case ExitReason::kMemory:
+        if (!r->error) exit_status(*r, /*quiet=*/false);  // no traceback: say why
+        break;
       case ExitReason::kExit:
         return r->exit_code;
       case ExitReason::kCancelled:
@@ -380,8 +382,6 @@ class Repl {
 int run_repl(EngineConfig engine_config, SessionConfig session_config, const std::string& banner, bool raw) {
   Interrupts intr;  // first: every thread created later inherits the blocked SIGINT
   const bool tty = isatty(STDIN_FILENO) == 1;
-  // One session per process: a cold start (~50 ms) beats building a snapshot first.
-  engine_config.preinit = false;
   auto engine = Engine::create(std::move(engine_config));
   if (!engine) return fail(engine.error().message());
   GuestOutput output(session_config.limits.output_bytes, raw);

@@ -82,7 +82,11 @@ int exit_status(const ExecResult& result, bool quiet) {
     case ExitReason::kOk:
     case ExitReason::kException:
     case ExitReason::kExit:
+      return result.exit_code;
     case ExitReason::kMemory:
+      // A MemoryError has its traceback on stderr; an abort after a refused
+      // allocation (e.g. C++ std::bad_alloc) has none.
+      if (!result.error) say("memory limit reached; the guest could not recover");
       return result.exit_code;
     case ExitReason::kTimeout:
       say("time limit reached");
@@ -98,8 +102,6 @@ int exit_status(const ExecResult& result, bool quiet) {
 
 int run_program(EngineConfig engine_config, SessionConfig session_config, std::string_view code, ExecOptions options,
                 bool json, bool raw) {
-  // One run per process: a cold start (~50 ms) beats building a snapshot first.
-  engine_config.preinit = false;
   auto engine = Engine::create(std::move(engine_config));
   if (!engine) return fail(engine.error().message());
   GuestOutput output(session_config.limits.output_bytes, raw);

@@ -63,7 +63,7 @@ class GuestOutput {
 /// when the status is not Python's.
 int exit_status(const ExecResult& result, bool quiet);
 
-/// Runs `code` once in a fresh session (atexit handlers run at the end, as at
+/// Runs `code` once in a fresh session of a new engine built from `engine` (atexit handlers run at the end, as at
 /// interpreter exit). `json`: print the whole ExecResult as one JSON object on
 /// stdout instead of streaming the output. `raw`: write guest output to a
 /// terminal as it is (see GuestOutput). Returns the exit status.
