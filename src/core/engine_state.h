@@ -1,7 +1,10 @@
 // EngineState: what every session of one Engine shares (read-only after creation).
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -23,6 +26,11 @@ struct EngineState {
   rt::HotPages hot;
   /// HMAC key of serialized snapshots (EngineConfig::snapshot_key or random).
   std::string snapshot_key;
+  /// SHA-256 of `base`'s memory: what format-03 snapshots (deltas against it)
+  /// name as their base. Computed on first use (snapshot.cc).
+  mutable std::once_flag base_id_once;
+  mutable std::array<uint8_t, 32> base_id{};
+  mutable bool base_id_ok = false;
 };
 
 }  // namespace pycell

@@ -230,7 +230,11 @@ Result<void> cold_start(SessionState& s) {
   auto memory = rt::GuestMemory::create(rt::guest_initial_pages(), s.config.limits.memory_bytes);
   if (!memory) return memory.error();
   s.memory = std::move(*memory);
-  s.tmp = vfs::make_mem_root(tmp_quota(s.config.limits));
+  // A deterministic start (the engine's, with a hash_seed) must not leave the
+  // wall clock in memory: CPython stats its working directory, /tmp.
+  const Determinism& d = s.config.determinism;
+  s.tmp = vfs::make_mem_root(tmp_quota(s.config.limits),
+                             d.enabled ? std::optional<uint64_t>(d.start_time_ns) : std::nullopt);
   s.root = make_root(*s.engine, s.tmp, s.mounts);
   s.wasi->memory = s.memory.get();
   s.wasi->init_fds(s.root);
@@ -384,6 +388,14 @@ Result<Session> SessionAccess::create_cold(std::shared_ptr<const EngineState> en
 
 std::shared_ptr<const rt::TableTemplate> SessionAccess::table(const Session& s) {
   return s.state_->instance->capture_table();
+}
+
+Result<void> SessionAccess::clear_dead_stack(Session& s) {
+  const uint32_t sp = s.state_->instance->stack_pointer();
+  auto dead = s.state_->memory->span(0, sp);
+  if (!dead) return dead.error();
+  s.state_->memory->zero(*dead);
+  return Ok();
 }
 
 Result<rt::HotPages> SessionAccess::residency(const Session& s) { return s.state_->memory->residency(); }

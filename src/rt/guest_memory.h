@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pycell/error.h"
@@ -50,6 +52,21 @@ class MemoryImage {
   [[nodiscard]] uint64_t size() const { return size_; }
   /// Copies the image's bytes [offset, offset+len) out (for serialization).
   [[nodiscard]] Result<void> read(uint64_t offset, void* dst, uint64_t len) const;
+
+  /// The 4 KiB pages in which this image differs from `base` (null: from
+  /// all zeros; past base's end the base reads as zeros), in `runs`, and for
+  /// each, in order, its bytes XOR-ed with the base's: a session that changed
+  /// a few bytes of a page leaves a page of mostly zeros, which compresses.
+  [[nodiscard]] Result<void> diff(const MemoryImage* base, std::vector<std::pair<uint32_t, uint32_t>>& runs,
+                                  std::string& xored) const;
+  /// diff()'s inverse: an image of `size` bytes that is `base` (null: zeros)
+  /// with the pages of `runs` replaced by their `xored` bytes XOR the base's.
+  /// `runs` must be sorted, disjoint and inside `size`, and `xored` hold
+  /// exactly their pages (kInvalidArgument otherwise). What it allocates on
+  /// the heap is bounded by `xored`, however large `size` is.
+  static Result<std::shared_ptr<const MemoryImage>> patch(const MemoryImage* base, uint64_t size,
+                                                          const std::vector<std::pair<uint32_t, uint32_t>>& runs,
+                                                          std::string_view xored);
 
  private:
   friend class GuestMemory;
@@ -117,6 +134,8 @@ class GuestMemory {
   [[nodiscard]] std::string read_string(GuestSpan s) const;
   /// Copies host bytes in; the host never writes host pointers this way.
   void write(GuestSpan s, const void* src);
+  /// Sets the bytes of `s` to zero.
+  void zero(GuestSpan s);
   /// Little-endian scalars at a checked address.
   [[nodiscard]] Result<uint32_t> load_u32(uint32_t addr) const;
   [[nodiscard]] Result<void> store_u32(uint32_t addr, uint32_t v);
