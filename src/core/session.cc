@@ -38,6 +38,8 @@ struct SessionState {
   OpenMounts mounts;                    // the host directories it was granted
   std::shared_ptr<const HostFunctions> functions;
   std::optional<Snapshot> committed;
+  /// The snapshot whose memory image `memory` maps (null after a cold start).
+  std::shared_ptr<const SnapshotState> mapped;
   /// The guest's request buffer as last reported (re-asked after a load).
   uint32_t buffer_addr = 0, buffer_cap = 0;
   /// Set when the state is unknown and there is nothing to roll back to.
@@ -194,6 +196,7 @@ Result<void> load(SessionState& s, const Snapshot& snap, const rt::Instance* don
   // Replace only after everything that can fail has succeeded.
   s.instance.reset();
   s.memory = std::move(*memory);
+  s.mapped = snap.state();
   s.tmp = tmp.value;
   s.root = make_root(*s.engine, s.tmp, s.mounts);
   s.wasi->memory = s.memory.get();
@@ -213,6 +216,19 @@ Result<Snapshot> capture(const SessionState& s) {
   if (!image) return image.error();
   auto st = std::make_shared<SnapshotState>();
   st->memory = std::move(*image);
+  // Which pages may differ from the engine's base: those of the mapped image
+  // that did, and those written since it was mapped. Best effort: without
+  // pagemap a delta compares the whole memory.
+  if (s.mapped && s.engine->base) {
+    const auto& base = s.engine->base->state();
+    const bool from_base = s.mapped == base;
+    if (from_base || s.mapped->changed_against == base) {
+      if (auto written = s.memory->written()) {
+        st->changed = from_base ? std::move(*written) : rt::merge(s.mapped->changed, *written);
+        st->changed_against = base;
+      }
+    }
+  }
   st->globals = s.instance->capture_globals();
   vfs::NodeMap map;
   auto quota = vfs::unbounded_quota();

@@ -308,6 +308,10 @@ Result<Snapshot> deserialize_delta(const EngineState& engine, std::string_view b
   if (!image) return corrupt("delta memory: " + image.error().message());
   auto st = std::make_shared<SnapshotState>();
   st->memory = std::move(*image);
+  if (!no_base) {
+    st->changed.runs = std::move(runs);
+    st->changed_against = engine.base->state();
+  }
   if (auto rest = read_rest(in, *st); !rest) return rest.error();
   return Snapshot(std::move(st));
 }
@@ -340,7 +344,8 @@ Result<std::string> Snapshot::serialize_delta(const Engine& engine) const {
   if (!base) return base.error();
   std::vector<std::pair<uint32_t, uint32_t>> runs;
   std::string xored;
-  if (auto r = st.memory->diff(base->memory, runs, xored); !r) return r.error();
+  const bool known = engine.state()->base && st.changed_against == engine.state()->base->state();
+  if (auto r = st.memory->diff(base->memory, known ? &st.changed : nullptr, runs, xored); !r) return r.error();
   Writer in;
   in.num<uint64_t>(st.memory->size());
   in.num<uint32_t>(static_cast<uint32_t>(runs.size()));

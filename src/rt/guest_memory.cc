@@ -118,15 +118,32 @@ void xor_into(uint8_t* dst, const uint8_t* src, uint64_t n) {
 }
 }  // namespace
 
-Result<void> MemoryImage::diff(const MemoryImage* base, std::vector<std::pair<uint32_t, uint32_t>>& runs,
-                               std::string& xored) const {
+PageRuns merge(const PageRuns& a, const PageRuns& b) {
+  std::vector<std::pair<uint32_t, uint32_t>> all(a.runs);
+  all.insert(all.end(), b.runs.begin(), b.runs.end());
+  std::sort(all.begin(), all.end());
+  PageRuns out;
+  for (const auto& [first, count] : all) {
+    const uint64_t end = uint64_t{first} + count;
+    if (!out.runs.empty() && first <= uint64_t{out.runs.back().first} + out.runs.back().second) {
+      auto& last = out.runs.back();
+      last.second = static_cast<uint32_t>(std::max<uint64_t>(uint64_t{last.first} + last.second, end) - last.first);
+    } else {
+      out.runs.emplace_back(first, count);
+    }
+  }
+  return out;
+}
+
+Result<void> MemoryImage::diff(const MemoryImage* base, const PageRuns* only,
+                               std::vector<std::pair<uint32_t, uint32_t>>& runs, std::string& xored) const {
   const uint64_t base_size = base ? base->size_ : 0;
   std::vector<uint8_t> mine(kCopyChunk), theirs(kCopyChunk);
-  for (uint64_t at = 0; at < size_; at += kCopyChunk) {
-    const uint64_t n = std::min(kCopyChunk, size_ - at);
+  // Compares [at, at+n) (n <= kCopyChunk, whole pages) page by page.
+  auto compare = [&](uint64_t at, uint64_t n) -> Result<void> {
     const uint64_t bn = at < base_size ? std::min(n, base_size - at) : 0;
     // Ranges that are holes in both images are equal: most of a large memory.
-    if (all_hole(fd_, at, n) && (bn == 0 || all_hole(base->fd_, at, bn))) continue;
+    if (all_hole(fd_, at, n) && (bn == 0 || all_hole(base->fd_, at, bn))) return Ok();
     if (auto r = read(at, mine.data(), n); !r) return r;
     if (bn) {
       if (auto r = base->read(at, theirs.data(), bn); !r) return r;
@@ -142,6 +159,19 @@ Result<void> MemoryImage::diff(const MemoryImage* base, std::vector<std::pair<ui
       }
       xor_into(mine.data() + p, theirs.data() + p, kDiffPage);
       xored.append(reinterpret_cast<const char*>(mine.data() + p), kDiffPage);
+    }
+    return Ok();
+  };
+  if (!only) {
+    for (uint64_t at = 0; at < size_; at += kCopyChunk) {
+      if (auto r = compare(at, std::min(kCopyChunk, size_ - at)); !r) return r;
+    }
+    return Ok();
+  }
+  for (const auto& [first, count] : only->runs) {
+    const uint64_t end = std::min(size_, (uint64_t{first} + count) * kDiffPage);
+    for (uint64_t at = uint64_t{first} * kDiffPage; at < end; at += kCopyChunk) {
+      if (auto r = compare(at, std::min(kCopyChunk, end - at)); !r) return r;
     }
   }
   return Ok();
@@ -284,6 +314,29 @@ Result<HotPages> GuestMemory::residency() const {
     if (!(entries[i] & kFileOrShared)) add_page(hot.written, static_cast<uint32_t>(i));  // now anonymous: a copy
   }
   return hot;
+}
+
+Result<PageRuns> GuestMemory::written() const {
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error(ErrorCode::kIo, std::string("open(/proc/self/pagemap): ") + std::strerror(errno));
+  const uint64_t pages = rt_.size / kHostPage;
+  const uint64_t image_pages = image_ ? image_->size() / kHostPage : 0;
+  std::vector<uint64_t> entries(pages);
+  const auto first = reinterpret_cast<uintptr_t>(base_) / kHostPage;
+  const ssize_t want = static_cast<ssize_t>(pages * sizeof(uint64_t));
+  const ssize_t got = pread(fd, entries.data(), static_cast<size_t>(want), static_cast<off_t>(first * sizeof(uint64_t)));
+  close(fd);
+  if (got != want) return Error(ErrorCode::kIo, "short read from /proc/self/pagemap");
+  PageRuns out;
+  for (uint64_t i = 0; i < pages; ++i) {
+    constexpr uint64_t kPresent = 1ull << 63, kSwapped = 1ull << 62, kFileOrShared = 1ull << 61;
+    // A page of the image not yet copied is file-backed; a copy is anonymous,
+    // in memory or in swap. Past the image everything is anonymous.
+    const bool copied = (entries[i] & kSwapped) || ((entries[i] & kPresent) && !(entries[i] & kFileOrShared));
+    const bool touched_past_image = i >= image_pages && (entries[i] & (kPresent | kSwapped));
+    if (copied || touched_past_image) add_page(out, static_cast<uint32_t>(i));
+  }
+  return out;
 }
 
 void GuestMemory::prefault(const HotPages& hot) {

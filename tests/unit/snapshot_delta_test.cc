@@ -118,6 +118,36 @@ TEST(SnapshotDelta, AlteredBytesAreRefusedBeforeDecompression) {
   EXPECT_EQ(r.error().code(), ErrorCode::kCorrupt);
 }
 
+TEST(SnapshotDelta, ChainsOfDeltasKeepEveryChange) {
+  // A session loaded from a delta and changed again (what an adopting worker
+  // does): its next delta holds the first change and the second, including
+  // memory grown past the base's size.
+  Engine a = engine(kKey, 7), b = engine(kKey, 7);
+  auto s = Session::create(a, {});
+  ASSERT_TRUE(s);
+  value(*s, "big = bytearray(30 << 20)\nbig[-1] = 7\nx = 'first'");
+  auto first = s->snapshot()->serialize_delta(a);
+  ASSERT_TRUE(first) << first.error().message();
+  auto loaded = Snapshot::deserialize(b, *first);
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  auto t = Session::create(b, *loaded, {});
+  ASSERT_TRUE(t) << t.error().message();
+  value(*t, "y = 'second'\nbig[0] = 9");
+  auto second = t->snapshot()->serialize_delta(b);
+  ASSERT_TRUE(second) << second.error().message();
+  auto again = Snapshot::deserialize(a, *second);
+  ASSERT_TRUE(again) << again.error().message();
+  auto u = Session::create(a, *again, {});
+  ASSERT_TRUE(u) << u.error().message();
+  EXPECT_EQ(value(*u, "(x, y, big[0], big[-1], len(big))"), "('first', 'second', 9, 7, 31457280)");
+  // Written again from what was loaded (its pages known from the delta): the same state.
+  auto full = Snapshot::deserialize(a, *Snapshot::deserialize(a, *second)->serialize_delta(a));
+  ASSERT_TRUE(full) << full.error().message();
+  auto w = Session::create(a, *full, {});
+  ASSERT_TRUE(w);
+  EXPECT_EQ(value(*w, "(x, y, big[0], big[-1])"), "('first', 'second', 9, 7)");
+}
+
 TEST(SnapshotDelta, WithoutABaseTheDeltaIsAgainstZeros) {
   // An engine without a pre-initialized snapshot (the CLI's) still writes and
   // reads deltas: every non-zero page, compressed.
