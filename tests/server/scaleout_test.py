@@ -204,6 +204,16 @@ class ScaleOut(unittest.TestCase):
         # Back on w1, its copy is older than the store's: it reloads, never runs stale state.
         self.value(sid, "x = 100", w2.port)
         self.assertEqual(self.value(sid, "x", w1.port), "100")
+        # A retry names the version of the last answer seen: one that was kept is not run twice.
+        first = self.run_in(sid, "x += 1", w2.port)
+        again = self.run_in(sid, "x += 1", w1.port)
+        self.assertEqual(again["version"], first["version"] + 1)
+        status, _, b = request(w2.port, "POST", f"/v1/sessions/{sid}/exec",
+                               {"code": "x += 1", "expect_version": first["version"]})
+        self.assertEqual((status, b["error"]["code"]), (409, "version_conflict"), b)
+        status, _, b = request(w2.port, "POST", f"/v1/sessions/{sid}/exec",
+                               {"code": "x", "expect_version": again["version"]})
+        self.assertEqual((status, b["value_repr"], b["version"]), (200, "102", again["version"] + 1), b)
         # Closed through one worker: gone for all.
         status, _, _ = request(w2.port, "DELETE", f"/v1/sessions/{sid}")
         self.assertEqual(status, 200)

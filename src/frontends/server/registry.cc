@@ -117,6 +117,8 @@ Result<std::string> SessionRegistry::insert(const std::string& owner, std::uniqu
       unreserve(owner);
       return r.error();
     }
+  } else {
+    e->version = 1;
   }
   std::lock_guard lock(mu_);
   unreserve(owner);
@@ -228,8 +230,11 @@ void SessionRegistry::forget(SessionEntry& e) {
 }
 
 Result<void> SessionRegistry::commit(Use& use) {
-  if (!store_) return Ok();
   SessionEntry& e = use.entry();
+  if (!store_) {
+    ++e.version;
+    return Ok();
+  }
   auto r = store_->save(e.id, e.owner, e.config, *e.session, e.version);
   if (!r) forget(e);  // the store's state is the truth; this copy went past it
   return r;

@@ -42,8 +42,9 @@ struct SessionEntry {
   std::atomic<int> users{0};
   std::atomic<bool> closed{false};
   std::atomic<uint64_t> execs{0};
-  /// With a durable store: the version of the state `session` holds (the
-  /// store's when it was loaded or last written). Guarded by `mu`.
+  /// How many committed changes the session has seen (1 when created); with
+  /// a durable store, the version the store had when `session` was loaded or
+  /// last written. Guarded by `mu`.
   uint64_t version = 0;
   /// Held for the whole of any use of `session`.
   std::mutex mu;
@@ -132,11 +133,11 @@ class SessionRegistry {
   /// unreachable, its entry refused) nullopt with the error in `failure`.
   std::optional<Use> use(const std::string& id, const std::string& owner,
                          std::optional<Error>* failure = nullptr);
-  /// With a durable store: writes the session's state as its next version,
-  /// before the change is acknowledged to anyone. If the write fails, this
-  /// registry forgets its copy (the store's is the truth): kConflict if
-  /// another worker wrote a newer version (this one was fenced out), kIo if
-  /// the store cannot be reached. Without a store: nothing, Ok.
+  /// Counts a change of the session as its next version; with a durable
+  /// store, first writes its state there, before the change is acknowledged
+  /// to anyone. If the write fails, this registry forgets its copy (the
+  /// store's is the truth): kConflict if another worker wrote a newer
+  /// version (this one was fenced out), kIo if the store cannot be reached.
   Result<void> commit(Use& use);
   bool durable() const { return store_ != nullptr; }
   /// Replaces the session's state with a fresh interpreter (same config).

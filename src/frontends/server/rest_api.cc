@@ -385,14 +385,30 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
     std::string code;
     ExecOptions options;
     if (!exec_fields(*body, res, code, options)) return;
+    std::optional<uint64_t> expect;
+    if (body->contains("expect_version")) {
+      const json& v = (*body)["expect_version"];
+      if (!v.is_number_unsigned()) {
+        return send_error(res, 400, "bad_request", "'expect_version' must be a non-negative integer");
+      }
+      expect = v.get<uint64_t>();
+    }
     auto use = session_use(reg, id, res);
     if (!use) return;
+    if (expect && *expect != use->entry().version) {
+      // A retry whose first attempt was kept (or came after another change):
+      // running it again would apply it twice.
+      return send_error(res, 409, "version_conflict",
+                        "session '" + id + "' is at version " + std::to_string(use->entry().version) + ", not " +
+                            std::to_string(*expect) + ": the run was not started");
+    }
     answer_exec(req, res, **use, code, options, use->entry().config.limits.output_bytes,
                 [&](Session&, const ExecResult& r, json& out, Response& err) {
                   // Durable before it is answered: a result the client saw is never lost.
                   if (!committed(reg, *use, err)) return false;
                   out = policy::to_json(r);
                   out["session_id"] = id;
+                  out["version"] = use->entry().version;
                   return true;
                 });
     use->entry().execs++;
