@@ -214,6 +214,15 @@ class ScaleOut(unittest.TestCase):
         status, _, b = request(w2.port, "POST", f"/v1/sessions/{sid}/exec",
                                {"code": "x", "expect_version": again["version"]})
         self.assertEqual((status, b["value_repr"], b["version"]), (200, "102", again["version"] + 1), b)
+        # A snapshot taken on one worker starts a session on another; deleted, it is gone for all.
+        status, _, snap = request(w1.port, "POST", f"/v1/sessions/{sid}/snapshot")
+        self.assertEqual(status, 201, snap)
+        status, _, made = request(w2.port, "POST", "/v1/sessions", {"snapshot_id": snap["snapshot_id"]})
+        self.assertEqual(status, 201, made)
+        self.assertEqual(self.value(made["session_id"], "x", w2.port), "102")
+        self.assertEqual(request(w2.port, "DELETE", f"/v1/snapshots/{snap['snapshot_id']}")[0], 200)
+        status, _, b = request(w1.port, "POST", "/v1/sessions", {"snapshot_id": snap["snapshot_id"]})
+        self.assertEqual(status, 404, b)
         # Closed through one worker: gone for all.
         status, _, _ = request(w2.port, "DELETE", f"/v1/sessions/{sid}")
         self.assertEqual(status, 200)

@@ -343,7 +343,10 @@ Result<std::string> SessionRegistry::store_snapshot(const std::string& owner, Sn
   std::string id = random_id("snap_");
   const uint64_t bytes = snapshot.memory_bytes();
   if (store_) {
+    // The store's copy is the only one: any worker reads it, and a delete
+    // through any worker is seen by all.
     if (auto r = store_->save_snapshot(id, owner, config, snapshot, limits_.snapshot_idle_ms); !r) return r.error();
+    return id;
   }
   std::lock_guard lock(mu_);
   if (snapshots_.size() >= limits_.max_snapshots) {
@@ -379,7 +382,6 @@ std::optional<StoredSnapshot> SessionRegistry::find_snapshot(const std::string& 
     }
   }
   if (!store_) return std::nullopt;
-  // Taken on another worker: read, not kept here (the store keeps it).
   auto stored = store_->load_snapshot(id, owner);
   if (!stored) {
     if (failure) *failure = stored.error();

@@ -157,8 +157,9 @@ class SessionRegistry {
   size_t max_sessions() const { return limits_.max_sessions; }
   const RegistryLimits& limits() const { return limits_; }
 
-  /// Stores a snapshot; returns its id. Errors: kResourceExhausted at the
-  /// count cap or the byte cap.
+  /// Stores a snapshot; returns its id. With a durable store it is kept
+  /// there only (and expires there). Errors: kResourceExhausted at the count
+  /// cap or the byte cap; the store's.
   Result<std::string> store_snapshot(const std::string& owner, Snapshot snapshot, SessionConfig config);
   /// The snapshot, if `owner` has one called `id`; counts as a use. With a
   /// durable store, one this registry does not hold is read from it (errors
