@@ -5,7 +5,7 @@
     python3 bench/scaleout_bench.py [--pycell build/pycell] [--duration 5]
 
 Prints a markdown report: the stored size of an idle session that ran a few cells;
-session exec latency (p50/p99) with and without the durable write, and when the
+the Redis round trips (write, load) for an entry of that size; session exec latency (p50/p99) with and without the durable write, and when the
 worker must first load the session from the store; requests/s and p99 through
 HAProxy for stateless and session execs with 1, 2 and 3 workers (wrk). Timings are
 reported, never asserted.
@@ -14,6 +14,7 @@ import argparse
 import os
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def pct(values, p):
 
 
 def ms(v):
-    return f"{v * 1000:.1f} ms"
+    return f"{v * 1000:.2f} ms" if v < 0.01 else f"{v * 1000:.1f} ms"
 
 
 def timed_exec(port, sid, code="x = x + 1 if 'x' in globals() else 0"):
@@ -66,6 +67,35 @@ def wrk(url, script, duration, threads, connections, args=()):
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return rps, p99, int(non2xx.group(1)) if non2xx else 0
+
+
+class Resp:
+    """A persistent Redis connection speaking RESP (for the raw round trips)."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.file = self.sock.makefile("rb")
+
+    def call(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.sock.sendall(out)
+        line = self.file.readline()
+        if line.startswith(b"$"):
+            n = int(line[1:])
+            return None if n < 0 else self.file.read(n + 2)[:-2]
+        return line.strip()
+
+
+# The worker's compare-and-set script (src/frontends/server/redis_store.cc).
+CAS = """
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if v ~= tonumber(ARGV[1]) then return v end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'o', ARGV[3], 'e', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return -1"""
 
 
 def main():
@@ -97,7 +127,24 @@ def main():
                   f"- an idle session after {len(CELLS)} cells (imports, 200 dicts, a function, a /tmp file): "
                   f"{size:,} bytes ({size / 1024:.1f} KiB)", ""]
 
-        # 2. Latency of one session exec: without a store, with the durable write, and
+        # 2. The store's own round trips for an entry of that size: the compare-and-set
+        # write and the read a worker makes to load a session.
+        entry = redis.raw("HGET", f"pycell:session:{sid}", "e")
+        conn = Resp(redis.port)
+        writes, reads = [], []
+        for v in range(a.samples):
+            start = time.perf_counter()
+            assert conn.call("EVAL", CAS, "1", "bench:entry", v, v + 1, "rest", entry, 3600000) == b":-1"
+            writes.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            assert conn.call("HGET", "bench:entry", "e") == entry
+            reads.append(time.perf_counter() - start)
+        lines += [f"## Redis round trips for that entry ({len(entry):,} bytes, loopback, one connection)", "",
+                  "| | p50 | p99 |", "|---|---|---|",
+                  f"| write (compare-and-set script) | {ms(pct(writes, 50))} | {ms(pct(writes, 99))} |",
+                  f"| load (HGET) | {ms(pct(reads, 50))} | {ms(pct(reads, 99))} |", ""]
+
+        # 3. Latency of one session exec: without a store, with the durable write, and
         # when the worker first loads the session (another worker wrote it last).
         n = a.samples
         psid = new_session(plain.port)
@@ -117,7 +164,7 @@ def main():
                   f"The durable write adds {ms(pct(durable, 50) - pct(no_store, 50))} at p50; loading a session "
                   f"another worker wrote adds {ms(pct(reload, 50) - pct(durable, 50))} more.", ""]
 
-        # 3. Through HAProxy with 1, 2 and 3 workers.
+        # 4. Through HAProxy with 1, 2 and 3 workers.
         front = free_port()
         sock = os.path.join(tmp.name, "haproxy.sock")
         lines += [f"## Through HAProxy (wrk, {a.duration} s each)", "",
