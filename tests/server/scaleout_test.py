@@ -404,12 +404,24 @@ class ScaleOut(unittest.TestCase):
         exercise()
         base = {t: (fds(self.workers[t].proc.pid), rss_kib(self.workers[t].proc.pid)) for t in survivors}
 
+        # A cell in flight on the victim when it dies: never acknowledged, so lost.
+        in_flight = next(i for i, s in enumerate(sessions) if worker_tag_of(s) == victim)
+        lost = {}
+
+        def doomed():
+            lost["r"] = self.front_req("POST", f"/v1/sessions/{sessions[in_flight]}/exec",
+                                       {"code": "import time\ntime.sleep(3)\nn = -1"})
+
         t = threading.Thread(target=stateless)
         t.start()
+        d = threading.Thread(target=doomed)
+        d.start()
         try:
-            time.sleep(0.3)
+            time.sleep(0.5)
             self.workers[victim].proc.send_signal(signal.SIGKILL)
             self.workers[victim].proc.wait()
+            d.join(30)
+            self.assertNotEqual(lost["r"][0], 200, lost["r"])  # HAProxy: 502, not replayed elsewhere
             # Every session continues with its last committed state, on a survivor.
             for i, sid in enumerate(sessions):
                 self.assertEqual(self.value(sid, f"n, open('/tmp/f{i}.txt').read()"), f"({100 + i}, 'file {i}')")
