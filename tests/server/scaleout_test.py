@@ -68,8 +68,8 @@ def request(port, method, path, body=None, headers=None, timeout=60):
 
 
 class Redis:
-    def __init__(self, tmp):
-        self.port = free_port()
+    def __init__(self, tmp, port=None):
+        self.port = port or free_port()
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -373,6 +373,21 @@ class ScaleOut(unittest.TestCase):
         # Back in service, w3 serves its sessions again, from the store's newer state.
         for sid in sessions:
             self.assertEqual(self.value(sid, "d"), "'on w3 and moved'")
+
+    def test_7_workers_survive_a_store_restart(self):
+        # Their pooled connections to the old Redis are dead: the first command on
+        # each fails at once (no SIGPIPE kills the worker) and is sent again on a new
+        # connection.
+        for w in self.workers.values():
+            self.new_session(w.port)  # every worker has pooled connections
+        port = self.redis.port
+        self.redis.stop()
+        self.redis = Redis(self.tmp.name, port)
+        for tag, w in self.workers.items():
+            sid = self.new_session(w.port)
+            self.assertTrue(sid.startswith(f"ses_{tag}_"))
+            self.assertEqual(self.value(sid, "6 * 7", w.port), "42")
+            self.assertIsNone(w.proc.poll(), f"{tag} died")
 
     def test_9_failover_after_kill_9(self):
         # Twelve sessions with variables and /tmp files, through HAProxy.

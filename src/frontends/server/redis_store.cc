@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include <csignal>
 #include <charconv>
 #include <cstring>
 
@@ -93,6 +94,10 @@ Result<RedisAddress> parse_redis_url(std::string_view url) {
 }
 
 Result<std::unique_ptr<RedisStore>> RedisStore::connect(RedisAddress address, uint64_t timeout_ms) {
+  // hiredis writes with write(2): on a connection the store closed (a Redis
+  // restart) that raises SIGPIPE, whose default action would kill the worker.
+  // Ignored, the write fails with EPIPE and the request gets 503 or a retry.
+  std::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<RedisStore> s(new RedisStore(std::move(address), timeout_ms));
   // One round trip now, so that a wrong address stops the server at start-up
   // instead of failing its first request.
@@ -137,33 +142,40 @@ Result<redisContext*> RedisStore::open() {
 }
 
 Result<RedisStore::Reply> RedisStore::command(const std::vector<std::string>& argv) {
-  redisContext* c = nullptr;
-  {
-    std::lock_guard lock(mu_);
-    if (!idle_.empty()) {
-      c = idle_.back();
-      idle_.pop_back();
-    }
-  }
-  if (!c) {
-    auto opened = open();
-    if (!opened) return opened.error();
-    c = *opened;
-  }
   std::vector<const char*> args;
   std::vector<size_t> lens;
   for (const auto& a : argv) {
     args.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lens.data()));
-  if (!r) {
+  redisReply* r = nullptr;
+  redisContext* c = nullptr;
+  // A pooled connection may have been closed by the store since its last use
+  // (a Redis restart): that fails at once, and the command is sent once more
+  // on a new connection. A timeout is never retried: the command may have run.
+  for (int attempt = 0; !r; ++attempt) {
+    bool pooled = false;
+    {
+      std::lock_guard lock(mu_);
+      if (!idle_.empty()) {
+        c = idle_.back();
+        idle_.pop_back();
+        pooled = true;
+      }
+    }
+    if (!c) {
+      auto opened = open();
+      if (!opened) return opened.error();
+      c = *opened;
+    }
+    r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lens.data()));
+    if (r) break;
     // Timed out or the connection broke: its state is unknown, so it goes.
-    std::string why = c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)
-                          ? "no answer within " + std::to_string(timeout_ms_) + " ms"
-                          : std::string(c->errstr);
+    const bool timed_out = c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+    std::string why = timed_out ? "no answer within " + std::to_string(timeout_ms_) + " ms" : std::string(c->errstr);
     redisFree(c);
-    return Error(ErrorCode::kIo, where() + " failed: " + why);
+    c = nullptr;
+    if (timed_out || !pooled || attempt > 0) return Error(ErrorCode::kIo, where() + " failed: " + why);
   }
   Reply out;
   std::string error;
