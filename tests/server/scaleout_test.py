@@ -459,7 +459,10 @@ class ScaleOut(unittest.TestCase):
             exercise()
             exercise()
             self.assertLessEqual(fds(pid), f + 4, f"{tag}: fds grew")
-            self.assertLessEqual(rss_kib(pid), rss + 64 * 1024, f"{tag}: memory grew")
+            # Under AddressSanitizer (scripts/test-asan.sh) freed memory is held back in
+            # its quarantine, up to 256 MiB.
+            slack = (320 if "ASAN_OPTIONS" in os.environ else 64) * 1024
+            self.assertLessEqual(rss_kib(pid), rss + slack, f"{tag}: memory grew")
             self.assertLessEqual(f, base[tag][0] + 24, f"{tag}: fds {base[tag][0]} -> {f}")
 
 
