@@ -25,6 +25,10 @@ packages=(
   dpkg-dev xz-utils ca-certificates curl
   # tests, benchmarks and peers
   python3 nodejs wrk
+  # scale-out (pycell serve --store, deploy/): the hiredis client and zstd for
+  # delta snapshots; Redis 7.0 and HAProxy 2.6 for tests/server/scaleout_test.py;
+  # PyYAML to check deploy/'s Kubernetes manifests and compose file
+  libhiredis-dev libzstd-dev redis-server haproxy python3-yaml
   # fuzzing and sanitizers (tests/fuzz, scripts/test-asan.sh): libFuzzer and clang's
   # ASan/UBSan runtimes for x86_64 (gcc's come with build-essential)
   libclang-rt-19-dev

@@ -29,15 +29,27 @@ class Snapshot {
   /// Errors: kInvalidArgument if a file is open outside /tmp.
   [[nodiscard]] Result<std::string> serialize(const Engine& engine) const;
 
-  /// Loads serialize()'s output, sealed with `engine`'s key. The seal is
+  /// Like serialize(), but the memory is stored as the 4 KiB pages that differ
+  /// from `engine`'s pre-initialized snapshot, and the whole compressed with
+  /// zstd: kilobytes for a session that ran a few cells, where serialize()
+  /// writes its whole memory. The result names that base by its SHA-256 and
+  /// loads only in Engines whose base is byte-identical: the same build,
+  /// preload and EngineConfig::hash_seed (without a hash_seed each Engine
+  /// draws its own secret, so only `engine` itself loads it), and the same
+  /// snapshot_key. Errors: as serialize().
+  [[nodiscard]] Result<std::string> serialize_delta(const Engine& engine) const;
+
+  /// Loads serialize()'s or serialize_delta()'s output, sealed with `engine`'s key. The seal is
   /// checked (in constant time) before anything else is read, so bytes from a
   /// party without the key are refused unparsed; behind it, every count and
   /// length is still checked against the bytes given before anything is
-  /// allocated.
+  /// allocated (a delta's inner size, sealed too, is checked against the
+  /// decompressed bytes).
   /// A serialized snapshot may cross a trust boundary only between parties
   /// that share the key. Errors: kCorrupt if it is truncated, altered, sealed
   /// with another key or not a snapshot; kInvalidArgument if another pycell
-  /// build (or snapshot format) made it.
+  /// build (or snapshot format) made it, or if it is a delta against another
+  /// base.
   static Result<Snapshot> deserialize(const Engine& engine, std::string_view bytes);
 
   /// Size of the guest memory it holds, in bytes.

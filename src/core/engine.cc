@@ -151,6 +151,7 @@ Result<Engine> Engine::create(EngineConfig config) {
     // Immortal objects take no refcount writes: a session copies only the
     // pages it really changes (measured: ~850 -> far fewer pages per exec).
     if (auto f = SessionAccess::freeze(*cold); !f) return f.error();
+    if (auto c = SessionAccess::clear_dead_stack(*cold); !c) return c.error();
     auto snap = cold->snapshot();
     if (!snap) return snap.error();
     state->base = std::move(*snap);

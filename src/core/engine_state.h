@@ -1,7 +1,10 @@
 // EngineState: what every session of one Engine shares (read-only after creation).
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -26,6 +29,11 @@ struct EngineState {
   /// `base` holds seeded random generators (a preload imported random or
   /// numpy.random): each session started from it re-seeds them.
   bool reseed = false;
+  /// SHA-256 of `base`'s memory: what format-03 snapshots (deltas against it)
+  /// name as their base. Computed on first use (snapshot.cc).
+  mutable std::once_flag base_id_once;
+  mutable std::array<uint8_t, 32> base_id{};
+  mutable bool base_id_ok = false;
 };
 
 }  // namespace pycell

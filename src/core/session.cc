@@ -46,6 +46,8 @@ struct SessionState {
   bool setup_pending = false;
   /// The set-up re-seeds (EngineState::reseed, for the engine's own snapshot).
   bool reseed = false;
+  /// The snapshot whose memory image `memory` maps (null after a cold start).
+  std::shared_ptr<const SnapshotState> mapped;
   /// The guest's request buffer as last reported (re-asked after a load).
   uint32_t buffer_addr = 0, buffer_cap = 0;
   /// Set when the state is unknown and there is nothing to roll back to.
@@ -202,6 +204,7 @@ Result<void> load(SessionState& s, const Snapshot& snap, const rt::Instance* don
   // Replace only after everything that can fail has succeeded.
   s.instance.reset();
   s.memory = std::move(*memory);
+  s.mapped = snap.state();
   s.tmp = tmp.value;
   s.root = make_root(*s.engine, s.tmp, s.mounts);
   s.wasi->memory = s.memory.get();
@@ -221,6 +224,19 @@ Result<Snapshot> capture(const SessionState& s) {
   if (!image) return image.error();
   auto st = std::make_shared<SnapshotState>();
   st->memory = std::move(*image);
+  // Which pages may differ from the engine's base: those of the mapped image
+  // that did, and those written since it was mapped. Best effort: without
+  // pagemap a delta compares the whole memory.
+  if (s.mapped && s.engine->base) {
+    const auto& base = s.engine->base->state();
+    const bool from_base = s.mapped == base;
+    if (from_base || s.mapped->changed_against == base) {
+      if (auto written = s.memory->written()) {
+        st->changed = from_base ? std::move(*written) : rt::merge(s.mapped->changed, *written);
+        st->changed_against = base;
+      }
+    }
+  }
   st->globals = s.instance->capture_globals();
   vfs::NodeMap map;
   auto quota = vfs::unbounded_quota();
@@ -238,7 +254,11 @@ Result<void> cold_start(SessionState& s) {
   auto memory = rt::GuestMemory::create(rt::guest_initial_pages(), s.config.limits.memory_bytes);
   if (!memory) return memory.error();
   s.memory = std::move(*memory);
-  s.tmp = vfs::make_mem_root(tmp_quota(s.config.limits));
+  // A deterministic start (the engine's, with a hash_seed) must not leave the
+  // wall clock in memory: CPython stats its working directory, /tmp.
+  const Determinism& d = s.config.determinism;
+  s.tmp = vfs::make_mem_root(tmp_quota(s.config.limits),
+                             d.enabled ? std::optional<uint64_t>(d.start_time_ns) : std::nullopt);
   s.root = make_root(*s.engine, s.tmp, s.mounts);
   s.wasi->memory = s.memory.get();
   s.wasi->init_fds(s.root);
@@ -400,6 +420,14 @@ Result<Session> SessionAccess::create_cold(std::shared_ptr<const EngineState> en
 
 std::shared_ptr<const rt::TableTemplate> SessionAccess::table(const Session& s) {
   return s.state_->instance->capture_table();
+}
+
+Result<void> SessionAccess::clear_dead_stack(Session& s) {
+  const uint32_t sp = s.state_->instance->stack_pointer();
+  auto dead = s.state_->memory->span(0, sp);
+  if (!dead) return dead.error();
+  s.state_->memory->zero(*dead);
+  return Ok();
 }
 
 Result<rt::HotPages> SessionAccess::residency(const Session& s) { return s.state_->memory->residency(); }

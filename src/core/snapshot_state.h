@@ -19,6 +19,12 @@ struct SnapshotState {
   std::shared_ptr<vfs::Node> tmp;
   /// The fd table; nodes inside /tmp point into `tmp`, the root fd's node is null.
   std::vector<std::optional<wasi::FdEntry>> fds;
+  /// The 4 KiB pages of `memory` that may differ from `changed_against`'s
+  /// memory (an engine's base); every other page equals it. Lets a delta
+  /// (Snapshot::serialize_delta) compare a few hundred pages instead of the
+  /// whole memory. Null: unknown, compare everything.
+  std::shared_ptr<const SnapshotState> changed_against;
+  rt::PageRuns changed;
 };
 
 }  // namespace pycell

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pycell/error.h"
@@ -36,6 +38,14 @@ class GuestSpan {
   uint32_t addr_, size_;
 };
 
+/// Page ranges (4 KiB pages, [first, first+count)) of a linear memory.
+struct PageRuns {
+  std::vector<std::pair<uint32_t, uint32_t>> runs;
+};
+
+/// `a` and `b` together, as sorted, disjoint runs.
+PageRuns merge(const PageRuns& a, const PageRuns& b);
+
 /// An immutable copy of a linear memory, held in a sealed memfd so that any
 /// number of GuestMemory objects can map it copy-on-write. Thread-safe.
 class MemoryImage {
@@ -51,6 +61,23 @@ class MemoryImage {
   /// Copies the image's bytes [offset, offset+len) out (for serialization).
   [[nodiscard]] Result<void> read(uint64_t offset, void* dst, uint64_t len) const;
 
+  /// The 4 KiB pages in which this image differs from `base` (null: from
+  /// all zeros; past base's end the base reads as zeros), in `runs`, and for
+  /// each, in order, its bytes XOR-ed with the base's: a session that changed
+  /// a few bytes of a page leaves a page of mostly zeros, which compresses.
+  /// With `only`, just those pages are compared (the caller knows the rest
+  /// are equal).
+  [[nodiscard]] Result<void> diff(const MemoryImage* base, const PageRuns* only,
+                                  std::vector<std::pair<uint32_t, uint32_t>>& runs, std::string& xored) const;
+  /// diff()'s inverse: an image of `size` bytes that is `base` (null: zeros)
+  /// with the pages of `runs` replaced by their `xored` bytes XOR the base's.
+  /// `runs` must be sorted, disjoint and inside `size`, and `xored` hold
+  /// exactly their pages (kInvalidArgument otherwise). What it allocates on
+  /// the heap is bounded by `xored`, however large `size` is.
+  static Result<std::shared_ptr<const MemoryImage>> patch(const MemoryImage* base, uint64_t size,
+                                                          const std::vector<std::pair<uint32_t, uint32_t>>& runs,
+                                                          std::string_view xored);
+
  private:
   friend class GuestMemory;
   MemoryImage(int fd, uint64_t size) : fd_(fd), size_(size) {}
@@ -58,10 +85,6 @@ class MemoryImage {
   uint64_t size_;
 };
 
-/// Page ranges (4 KiB pages, [first, first+count)) of a linear memory.
-struct PageRuns {
-  std::vector<std::pair<uint32_t, uint32_t>> runs;
-};
 
 /// The pages a typical first exec reads and writes, learned once per engine.
 struct HotPages {
@@ -86,6 +109,10 @@ class GuestMemory {
   /// Which pages are mapped and which were copied on write since the image was
   /// mapped (from /proc/self/pagemap). Errors: kIo if pagemap is unreadable.
   [[nodiscard]] Result<HotPages> residency() const;
+  /// The pages that may no longer equal the mapped image's: copied on write
+  /// (present or swapped out), or past the image's end and touched. Errors:
+  /// kIo if pagemap is unreadable.
+  [[nodiscard]] Result<PageRuns> written() const;
   /// Maps `hot` ahead of time in a few batched calls instead of one fault per
   /// page (on VMs a fault costs microseconds). Best effort: kernels without
   /// MADV_POPULATE_* simply fault later.
@@ -119,6 +146,8 @@ class GuestMemory {
   [[nodiscard]] std::string read_string(GuestSpan s) const;
   /// Copies host bytes in; the host never writes host pointers this way.
   void write(GuestSpan s, const void* src);
+  /// Sets the bytes of `s` to zero.
+  void zero(GuestSpan s);
   /// Little-endian scalars at a checked address.
   [[nodiscard]] Result<uint32_t> load_u32(uint32_t addr) const;
   [[nodiscard]] Result<void> store_u32(uint32_t addr, uint32_t v);

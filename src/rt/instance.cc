@@ -150,6 +150,8 @@ int Instance::instantiate(GuestMemory& memory, Budget& budget, wasi::Context& wa
   return call_guest(do_instantiate, &a, stack_bytes, memory);
 }
 
+uint32_t Instance::stack_pointer() const { return impl_->inst.w2c___stack_pointer; }
+
 #ifdef PYCELL_GUEST_FUEL
 int64_t Instance::fuel() const { return static_cast<int64_t>(impl_->inst.w2c_pycell_fuel); }
 void Instance::set_fuel(int64_t v) { impl_->inst.w2c_pycell_fuel = static_cast<u64>(v); }

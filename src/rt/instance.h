@@ -54,6 +54,10 @@ class Instance {
   [[nodiscard]] std::shared_ptr<const TableTemplate> capture_table() const;
   /// Size of InstanceGlobals for this build (to validate loaded snapshots).
   static size_t globals_size();
+  /// The guest's shadow-stack pointer (__stack_pointer). The guest is linked
+  /// with its stack first (CPython's WASI build: --stack-first), so between
+  /// calls everything below it is dead stack.
+  [[nodiscard]] uint32_t stack_pointer() const;
   /// Fuel left in the current slice (the instrumented counter); 0 in a guest
   /// built without fuel checks.
   [[nodiscard]] int64_t fuel() const;

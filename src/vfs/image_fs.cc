@@ -41,6 +41,7 @@ class ImageFile final : public Node {
     std::memcpy(out.data(), map_->data + off_ + offset, n);
     return n;
   }
+  void set_ino(uint64_t ino) { ino_ = ino; }
 
  private:
   std::shared_ptr<const Mapping> map_;
@@ -92,6 +93,21 @@ class ImageDir final : public Node {
     return d;
   }
   void put(const std::string& name, std::shared_ptr<Node> n) { children_[name] = std::move(n); }
+  /// Numbers this tree's inodes from `next` in path order. Guests cache inode
+  /// numbers (CPython's start-up keeps some), so they must not depend on how
+  /// many nodes the process made before: the engines of two processes would
+  /// then pre-initialize different memories, and one's delta snapshots
+  /// (Snapshot::serialize_delta) would not apply to the other's.
+  void number(uint64_t& next) {
+    ino_ = next++;
+    for (auto& [name, child] : children_) {
+      if (auto d = std::dynamic_pointer_cast<ImageDir>(child)) {
+        d->number(next);
+      } else if (auto f = std::dynamic_pointer_cast<ImageFile>(child)) {
+        f->set_ino(next++);
+      }
+    }
+  }
 
  private:
   std::map<std::string, std::shared_ptr<Node>, std::less<>> children_;
@@ -192,6 +208,8 @@ Result<std::shared_ptr<Node>> load_images(const std::vector<std::string>& paths)
     auto r = add_archive(*root, p);
     if (!r) return r.error();
   }
+  uint64_t next = kImageInoBase;
+  root->number(next);
   return std::shared_ptr<Node>(root);
 }
 

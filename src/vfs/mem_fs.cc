@@ -120,6 +120,7 @@ class MemDir final : public Node {
     times_.set(a, m);
     return Errno::kSuccess;
   }
+  void set_all_times(uint64_t ns) { times_.atime = times_.mtime = times_.ctime = ns; }
   [[nodiscard]] const auto& children() const { return children_; }
   [[nodiscard]] bool removed() const { return removed_; }
   void mark_removed() { removed_ = true; }
@@ -315,8 +316,10 @@ std::shared_ptr<MemQuota> unbounded_quota() {
   return q;
 }
 
-std::shared_ptr<Node> make_mem_root(std::shared_ptr<MemQuota> quota) {
-  return std::make_shared<MemDir>(std::move(quota), 0);
+std::shared_ptr<Node> make_mem_root(std::shared_ptr<MemQuota> quota, std::optional<uint64_t> time_ns) {
+  auto root = std::make_shared<MemDir>(std::move(quota), 0);
+  if (time_ns) root->set_all_times(*time_ns);
+  return root;
 }
 
 Res<std::shared_ptr<Node>> copy_mem_tree(const Node& root, std::shared_ptr<MemQuota> quota, NodeMap& map) {

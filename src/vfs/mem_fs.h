@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,9 @@ struct MemQuota {
 /// A quota that never refuses: for snapshot copies, already bounded by their source.
 std::shared_ptr<MemQuota> unbounded_quota();
 
-/// A new empty directory whose whole subtree charges `quota`.
-std::shared_ptr<Node> make_mem_root(std::shared_ptr<MemQuota> quota);
+/// A new empty directory whose whole subtree charges `quota`, with its times
+/// at `time_ns` if given (a deterministic session's clock), else now.
+std::shared_ptr<Node> make_mem_root(std::shared_ptr<MemQuota> quota, std::optional<uint64_t> time_ns = std::nullopt);
 
 /// Old node -> its copy, filled by copy_mem_tree (hard links stay links).
 using NodeMap = std::map<const Node*, std::shared_ptr<Node>>;

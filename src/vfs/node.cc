@@ -7,7 +7,7 @@
 namespace pycell::vfs {
 
 uint64_t next_ino() {
-  static std::atomic<uint64_t> next{1};
+  static std::atomic<uint64_t> next{uint64_t{1} << 32};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 

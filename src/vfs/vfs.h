@@ -50,8 +50,11 @@ struct Res {
   explicit operator bool() const { return err == Errno::kSuccess; }
 };
 
-/// Fresh inode number, unique in the process.
+/// Fresh inode number, unique in the process (from 2^32 up).
 uint64_t next_ino();
+/// Image trees (load_images) number their nodes from here, in path order, the
+/// same in every process; below next_ino()'s range.
+inline constexpr uint64_t kImageInoBase = 1;
 
 /// The parts of `path` between '/' separators, empty ones included ("a//b/"
 /// gives "a", "", "b", ""), so each caller decides what they mean.

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
-all=(mcp_stdio http_request policy snapshot host_call wasi)
+all=(mcp_stdio http_request policy snapshot host_call wasi store_entry)
 [ $# -gt 0 ] && targets=("$@") || targets=("${all[@]}")
 
 guest=$(bash guest/build-guest.sh)

@@ -157,7 +157,7 @@ TEST(Snapshot, AnUnkeyedChecksumIsNotASeal) {
   r = Snapshot::deserialize(test_engine(), old);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(r.error().message(), "snapshot is in format 01; this pycell reads format 02");
+  EXPECT_EQ(r.error().message(), "snapshot is in format 01; this pycell reads formats 02 and 03");
 }
 
 TEST(Snapshot, ForeignBuildIsRejected) {

@@ -72,6 +72,20 @@ ServerCommands::ServerCommands(CLI::App& app) {
       ->capture_default_str();
   serve_->add_option("--snapshot-idle-ms", c.snapshot_idle_ms, "Snapshots unused this long are dropped")
       ->capture_default_str();
+  serve_->add_option("--store", c.store_url,
+                     "Durable sessions in Redis: every change is stored before it is answered, and any worker "
+                     "sharing the store and --cluster-key continues any session (docs/deploy.md)")
+      ->type_name("redis://HOST:PORT[/DB]");
+  serve_->add_option("--cluster-key", cluster_key_,
+                     "Secret shared by the workers of one --store (32+ bytes): seals what they store; @VAR reads it "
+                     "from host variable VAR")
+      ->type_name("@VAR");
+  serve_->add_option("--store-timeout-ms", c.store_timeout_ms,
+                     "Longest wait for one round trip to the store; then the request gets 503")
+      ->capture_default_str();
+  serve_->add_option("--worker-tag", c.worker_tag,
+                     "Name of this worker, written into session ids for the router (deploy/haproxy.cfg)")
+      ->type_name("TAG");
   mcp_->footer(
       "Sessions get the limits and grants of the global options (see pycell --help); a client\n"
       "may lower limits, never raise them or add grants.\n"
@@ -86,7 +100,9 @@ ServerCommands::ServerCommands(CLI::App& app) {
       "Examples:\n"
       "  pycell serve --port 8765\n"
       "  curl -s localhost:8765/v1/exec -H 'Content-Type: application/json' -d '{\"code\": \"1 + 1\"}'\n"
-      "  PYCELL_TOKEN=s3cret pycell serve --host 0.0.0.0 --bearer-token @PYCELL_TOKEN");
+      "  PYCELL_TOKEN=s3cret pycell serve --host 0.0.0.0 --bearer-token @PYCELL_TOKEN\n"
+      "  PYCELL_CLUSTER_KEY=$(openssl rand -hex 32) pycell serve --store redis://127.0.0.1:6379 \\\n"
+      "      --cluster-key @PYCELL_CLUSTER_KEY --worker-tag w1");
 }
 
 int ServerCommands::run(EngineConfig engine, SessionConfig session) {
@@ -98,6 +114,13 @@ int ServerCommands::run(EngineConfig engine, SessionConfig session) {
     config_.bearer_token = std::move(*v);
   } else {
     config_.bearer_token = token_;
+  }
+  if (!cluster_key_.empty()) {
+    // Only from the environment: argv is visible to every user of the host.
+    if (!cluster_key_.starts_with("@")) return fail("--cluster-key: give it as @VAR, the name of a host variable");
+    auto v = ambient_env(std::string_view(cluster_key_).substr(1));
+    if (!v || v->empty()) return fail("--cluster-key: '" + cluster_key_.substr(1) + "' is not set in the host environment");
+    config_.engine.snapshot_key = std::move(*v);
   }
   // Open mount files are budgeted from the soft fd limit (docs/filesystem.md): a server gets what the host allows.
   if (rlimit l{}; getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur < l.rlim_max) {

@@ -28,7 +28,8 @@ class ServerCommands {
 
  private:
   server::ServerConfig config_;
-  std::string token_;  // TOKEN, or @VAR to read it from the environment
+  std::string token_;        // TOKEN, or @VAR to read it from the environment
+  std::string cluster_key_;  // @VAR: the durable store's cluster key, from the environment
   CLI::App* mcp_ = nullptr;
   CLI::App* serve_ = nullptr;
 };

@@ -1,6 +1,13 @@
 // ServerContext: engine, sessions, stateless pool, and the sandbox summary.
 #include "context.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstring>
+
+#include "redis_store.h"
+
 #include "common/loopback.h"
 #include "common/policy.h"
 
@@ -67,14 +74,30 @@ std::string describe(const SessionConfig& sc) {
   return s;
 }
 
+/// The string-hash secret of every worker sharing `cluster_key`.
+uint64_t derived_hash_seed(const std::string& cluster_key) {
+  static constexpr std::string_view kLabel = "pycell hash seed";
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!HMAC(EVP_sha256(), cluster_key.data(), static_cast<int>(cluster_key.size()),
+            reinterpret_cast<const unsigned char*>(kLabel.data()), kLabel.size(), mac, &len)) {
+    std::abort();  // HMAC-SHA256 fails only without memory
+  }
+  uint64_t seed;
+  std::memcpy(&seed, mac, sizeof seed);
+  return seed;
+}
+
 }  // namespace
 
-ServerContext::ServerContext(const ServerConfig& config, Engine engine, std::unique_ptr<SessionPool> pool)
+ServerContext::ServerContext(const ServerConfig& config, Engine engine, std::unique_ptr<SessionPool> pool,
+                             std::unique_ptr<DurableStore> store)
     : config_(config),
-      sessions_(std::move(engine), RegistryLimits{config.max_sessions,
-                                                  std::min(config.max_sessions, config.max_sessions_per_principal),
-                                                  config.session_idle_ms, config.max_snapshots,
-                                                  config.max_snapshot_bytes, config.snapshot_idle_ms}),
+      sessions_(std::move(engine),
+                RegistryLimits{config.max_sessions, std::min(config.max_sessions, config.max_sessions_per_principal),
+                               config.session_idle_ms, config.max_snapshots, config.max_snapshot_bytes,
+                               config.snapshot_idle_ms, config.worker_tag},
+                std::move(store)),
       pool_(std::move(pool)),
       summary_(describe(config.session)) {}
 
@@ -85,16 +108,43 @@ Result<std::unique_ptr<ServerContext>> ServerContext::create(const ServerConfig&
                      " without a bearer token: anyone who can reach it could run code. Set --bearer-token, "
                      "or pass --insecure-no-token to serve unauthenticated anyway");
   }
+  if (!config.worker_tag.empty() && !valid_worker_tag(config.worker_tag)) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "worker tag '" + config.worker_tag + "' must be 1 to 32 lowercase letters, digits or '-'");
+  }
   EngineConfig ec = config.engine;
+  std::optional<RedisAddress> store_at;
+  if (!config.store_url.empty()) {
+    auto a = parse_redis_url(config.store_url);
+    if (!a) return a.error();
+    store_at = *a;
+    if (!ec.snapshot_key) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "a durable store needs the cluster key that every worker shares (--cluster-key): it seals what "
+                   "the workers write there");
+    }
+    // Delta snapshots apply only between engines with byte-identical bases,
+    // so every worker needs the same string-hash secret: one derived from
+    // the cluster key, as secret as the key.
+    if (!ec.hash_seed) ec.hash_seed = derived_hash_seed(*ec.snapshot_key);
+  }
   auto engine = Engine::create(std::move(ec));
   if (!engine) return engine.error();
+  std::unique_ptr<DurableStore> store;
+  if (store_at) {
+    auto redis = RedisStore::connect(*store_at, config.store_timeout_ms);
+    if (!redis) return redis.error();
+    store = std::make_unique<DurableStore>(std::move(*redis), *engine, *config.engine.snapshot_key, config.session,
+                                           config.session_idle_ms);
+  }
   PoolConfig pc;
   pc.max_sessions = config.max_stateless_execs;
   pc.warm = std::min<size_t>(2, config.max_stateless_execs);
   pc.session = config.session;
   auto pool = SessionPool::create(*engine, std::move(pc));
   if (!pool) return pool.error();
-  return std::unique_ptr<ServerContext>(new ServerContext(config, std::move(*engine), std::move(*pool)));
+  return std::unique_ptr<ServerContext>(
+      new ServerContext(config, std::move(*engine), std::move(*pool), std::move(store)));
 }
 
 Result<ExecResult> ServerContext::exec_stateless(std::string_view code, const ExecOptions& options,

@@ -52,7 +52,8 @@ class ServerContext {
   std::atomic<bool> stopping{false};
 
  private:
-  ServerContext(const ServerConfig& config, Engine engine, std::unique_ptr<SessionPool> pool);
+  ServerContext(const ServerConfig& config, Engine engine, std::unique_ptr<SessionPool> pool,
+                std::unique_ptr<DurableStore> store);
 
   const ServerConfig& config_;
   SessionRegistry sessions_;

@@ -320,8 +320,15 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
   const ServerConfig& cfg = ctx_.config();
   SessionRegistry& reg = ctx_.sessions();
   std::string session_id;
+  std::optional<Error> store_failure;  // the durable store's, when use() fails for it
   auto missing = [&] {
+    if (store_failure) return text_result(store_failure->message(), true);
     return text_result(missing_session(session_id, reg.absence(session_id, owner), cfg.session_idle_ms), true);
+  };
+  // A change is acknowledged only once the durable store has it.
+  auto commit_failed = [&](SessionRegistry::Use& use) -> std::optional<json> {
+    if (auto c = reg.commit(use); !c) return text_result(c.error().message(), true);
+    return std::nullopt;
   };
 
   if (name == "run_python") {
@@ -364,7 +371,7 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
       out["isError"] = run_failed(*r);
       return out;
     }
-    auto use = reg.use(session_id, owner);
+    auto use = reg.use(session_id, owner, &store_failure);
     if (!use) return missing();
     if (!variables.empty()) {
       if (auto bound = (*use)->set_variables(variables); !bound) return text_result(bound.error().message(), true);
@@ -383,6 +390,7 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
     if (!r) {
       return text_result(r.error().message() + ". Call reset_session to start it afresh.", true);
     }
+    if (auto failed = commit_failed(*use)) return *failed;
     json structured = policy::to_json(*r);
     structured["session_id"] = session_id;
     json out = structured_result(run_text(*r, use->entry().config.limits), std::move(structured));
@@ -410,20 +418,23 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
   string_arg("session_id", true, session_id);
   if (name == "close_session") {
     if (bad) return *bad;
-    if (!reg.close(session_id, owner)) return missing();
+    auto closed = reg.close(session_id, owner);
+    if (!closed) return text_result(closed.error().message(), true);
+    if (!*closed) return missing();
     return structured_result("Closed session " + session_id + ".", {{"session_id", session_id}});
   }
   if (name == "reset_session") {
     if (bad) return *bad;
-    auto use = reg.use(session_id, owner);
+    auto use = reg.use(session_id, owner, &store_failure);
     if (!use) return missing();
     auto r = reg.reset(*use);
     if (!r) return text_result(r.error().message(), true);
+    if (auto failed = commit_failed(*use)) return *failed;
     return structured_result("Session " + session_id + " now has a fresh interpreter.", {{"session_id", session_id}});
   }
   if (name == "list_files") {
     if (bad) return *bad;
-    auto use = reg.use(session_id, owner);
+    auto use = reg.use(session_id, owner, &store_failure);
     if (!use) return missing();
     auto files = (*use)->list_files();
     if (!files) return text_result(files.error().message(), true);
@@ -440,9 +451,10 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
   string_arg("path", true, path);
   if (name == "delete_file") {
     if (bad) return *bad;
-    auto use = reg.use(session_id, owner);
+    auto use = reg.use(session_id, owner, &store_failure);
     if (!use) return missing();
     if (auto r = (*use)->remove_file(path); !r) return text_result(r.error().message(), true);
+    if (auto failed = commit_failed(*use)) return *failed;
     return structured_result("Deleted " + policy::echo(path) + ".", {{"path", path}});
   }
   if (name == "write_file") {
@@ -456,15 +468,16 @@ json McpServer::call_tool(const std::string& owner, const json& params, RequestC
       if (!bytes) return text_result("Invalid arguments for write_file: 'content' is not valid base64", true);
       content = std::move(*bytes);
     }
-    auto use = reg.use(session_id, owner);
+    auto use = reg.use(session_id, owner, &store_failure);
     if (!use) return missing();
     if (auto w = (*use)->put_file(path, content); !w) return text_result(w.error().message(), true);
+    if (auto failed = commit_failed(*use)) return *failed;
     return structured_result("Wrote " + std::to_string(content.size()) + " bytes to " + policy::echo(path) + ".",
                              {{"path", path}, {"bytes", content.size()}});
   }
   // read_file
   if (bad) return *bad;
-  auto use = reg.use(session_id, owner);
+  auto use = reg.use(session_id, owner, &store_failure);
   if (!use) return missing();
   auto data = (*use)->get_file(path);
   if (!data) return text_result(data.error().message(), true);

@@ -31,6 +31,14 @@ std::string random_id(std::string_view prefix) {
   return out;
 }
 
+bool valid_worker_tag(std::string_view tag) {
+  if (tag.empty() || tag.size() > 32) return false;
+  for (char c : tag) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -42,8 +50,8 @@ SessionRegistry::Use::~Use() {
   entry_->users--;
 }
 
-SessionRegistry::SessionRegistry(Engine engine, RegistryLimits limits)
-    : engine_(std::move(engine)), limits_(limits) {}
+SessionRegistry::SessionRegistry(Engine engine, RegistryLimits limits, std::unique_ptr<DurableStore> store)
+    : engine_(std::move(engine)), limits_(std::move(limits)), store_(std::move(store)) {}
 
 namespace {
 Error session_cap(size_t max) {
@@ -96,34 +104,140 @@ Result<std::string> SessionRegistry::adopt(const std::string& owner, Session ses
 Result<std::string> SessionRegistry::insert(const std::string& owner, std::unique_ptr<Session> s,
                                             SessionConfig config) {
   auto e = std::make_shared<SessionEntry>();
-  e->id = random_id("ses_");
+  e->id = random_id(limits_.worker_tag.empty() ? "ses_" : "ses_" + limits_.worker_tag + "_");
   e->owner = owner;
   e->config = std::move(config);
   e->created_ms = now_ms();
   e->last_used_ms = e->created_ms;
   e->session = std::move(s);
+  if (store_) {
+    // Durable from the start: any worker can continue it once it is answered.
+    if (auto r = store_->save(e->id, owner, e->config, *e->session, e->version); !r) {
+      std::lock_guard lock(mu_);
+      unreserve(owner);
+      return r.error();
+    }
+  } else {
+    e->version = 1;
+  }
   std::lock_guard lock(mu_);
   unreserve(owner);
   sessions_[e->id] = e;
   return e->id;
 }
 
-std::optional<SessionRegistry::Use> SessionRegistry::use(const std::string& id, const std::string& owner) {
+std::optional<SessionRegistry::Use> SessionRegistry::use(const std::string& id, const std::string& owner,
+                                                        std::optional<Error>* failure) {
   std::shared_ptr<SessionEntry> e;
   {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(id);
-    if (it == sessions_.end() || it->second->owner != owner) return std::nullopt;
-    e = it->second;
-    e->users++;  // under mu_, so the reaper cannot take it from here on
+    if (it != sessions_.end()) {
+      if (it->second->owner != owner) return std::nullopt;
+      e = it->second;
+      e->users++;  // under mu_, so the reaper cannot take it from here on
+    }
+  }
+  if (!e) {
+    if (!store_ || stopping_) return std::nullopt;
+    e = adopt_stored(id, owner, failure);
+    if (!e) return std::nullopt;
   }
   std::unique_lock lock(e->mu);
   if (e->closed || stopping_) {
     e->users--;
     return std::nullopt;
   }
+  if (store_) {
+    // The local copy is a cache: another worker may have moved the session
+    // on (after a failover, or while this one was drained).
+    auto fresh = refresh(*e);
+    if (!fresh || !*fresh) {
+      if (!fresh && failure) *failure = fresh.error();
+      forget(*e);
+      e->users--;
+      return std::nullopt;
+    }
+  }
   e->last_used_ms = now_ms();
   return Use(std::move(e), std::move(lock));
+}
+
+std::shared_ptr<SessionEntry> SessionRegistry::adopt_stored(const std::string& id, const std::string& owner,
+                                                            std::optional<Error>* failure) {
+  auto fail = [&](Error err) -> std::shared_ptr<SessionEntry> {
+    if (failure) *failure = std::move(err);
+    return nullptr;
+  };
+  if (auto r = reserve(owner); !r) return fail(r.error());
+  auto stored = store_->load(id, owner);
+  std::unique_ptr<Session> session;
+  if (stored && *stored) {
+    auto s = Session::create(engine_, (*stored)->snapshot, (*stored)->config);
+    if (s) {
+      session = std::make_unique<Session>(std::move(*s));
+    } else {
+      stored = s.error();
+    }
+  }
+  std::lock_guard lock(mu_);
+  unreserve(owner);
+  if (!stored) return fail(stored.error());
+  if (!*stored) return nullptr;
+  if (auto it = sessions_.find(id); it != sessions_.end()) {
+    // Another request adopted it meanwhile: share that copy.
+    it->second->users++;
+    return it->second;
+  }
+  if (sessions_.size() >= limits_.max_sessions) return fail(session_cap(limits_.max_sessions));
+  auto e = std::make_shared<SessionEntry>();
+  e->id = id;
+  e->owner = owner;
+  e->config = std::move((*stored)->config);
+  e->version = (*stored)->version;
+  e->created_ms = now_ms();
+  e->last_used_ms = e->created_ms;
+  e->session = std::move(session);
+  e->users++;
+  sessions_[id] = e;
+  return e;
+}
+
+Result<bool> SessionRegistry::refresh(SessionEntry& e) {
+  auto v = store_->version(e.id);
+  if (!v) return v.error();
+  if (!*v) return false;  // closed through another worker, or expired
+  if (**v == e.version) return true;
+  auto stored = store_->load(e.id, e.owner);
+  if (!stored) return stored.error();
+  if (!*stored) return false;
+  auto s = Session::create(engine_, (*stored)->snapshot, (*stored)->config);
+  if (!s) return s.error();
+  auto old = std::make_unique<Session>(std::move(*s));
+  {
+    std::lock_guard lock(e.cancel_mu);
+    e.session.swap(old);
+  }
+  e.config = std::move((*stored)->config);
+  e.version = (*stored)->version;
+  return true;
+}
+
+void SessionRegistry::forget(SessionEntry& e) {
+  e.closed = true;
+  std::lock_guard lock(mu_);
+  if (auto it = sessions_.find(e.id); it != sessions_.end() && it->second.get() == &e) sessions_.erase(it);
+}
+
+Result<void> SessionRegistry::commit(Use& use) {
+  SessionEntry& e = use.entry();
+  if (!store_) {
+    ++e.version;
+    return Ok();
+  }
+  auto r = store_->save(e.id, e.owner, e.config, *e.session, e.version);
+  if (!r) forget(e);  // the store's state is the truth; this copy went past it
+  return r;
 }
 
 Result<void> SessionRegistry::reset(Use& use) {
@@ -143,19 +257,25 @@ void SessionRegistry::cancel(SessionEntry& e) {
   if (e.session) e.session->cancel();
 }
 
-bool SessionRegistry::close(const std::string& id, const std::string& owner) {
+Result<bool> SessionRegistry::close(const std::string& id, const std::string& owner) {
   std::shared_ptr<SessionEntry> e;
   {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(id);
-    if (it == sessions_.end() || it->second->owner != owner) return false;
-    e = std::move(it->second);
-    sessions_.erase(it);
-    bury(*e, Absence::kClosed);
+    if (it != sessions_.end() && it->second->owner == owner) {
+      e = std::move(it->second);
+      sessions_.erase(it);
+      bury(*e, Absence::kClosed);
+    }
   }
-  e->closed = true;
-  if (e->users > 0) cancel(*e);
-  return true;  // the session is destroyed when its last user lets go
+  if (e) {
+    e->closed = true;
+    if (e->users > 0) cancel(*e);
+  }
+  if (!store_) return e != nullptr;  // the session is destroyed when its last user lets go
+  auto removed = store_->remove(id, owner);
+  if (!removed) return removed.error();
+  return e != nullptr || *removed;
 }
 
 void SessionRegistry::close_owner(const std::string& owner) {
@@ -222,6 +342,12 @@ size_t SessionRegistry::size() const {
 Result<std::string> SessionRegistry::store_snapshot(const std::string& owner, Snapshot snapshot, SessionConfig config) {
   std::string id = random_id("snap_");
   const uint64_t bytes = snapshot.memory_bytes();
+  if (store_) {
+    // The store's copy is the only one: any worker reads it, and a delete
+    // through any worker is seen by all.
+    if (auto r = store_->save_snapshot(id, owner, config, snapshot, limits_.snapshot_idle_ms); !r) return r.error();
+    return id;
+  }
   std::lock_guard lock(mu_);
   if (snapshots_.size() >= limits_.max_snapshots) {
     return Error(ErrorCode::kResourceExhausted, "snapshot limit reached: " + std::to_string(limits_.max_snapshots) +
@@ -244,20 +370,41 @@ std::map<std::string, StoredSnapshot>::iterator SessionRegistry::erase_snapshot(
   return snapshots_.erase(it);
 }
 
-std::optional<StoredSnapshot> SessionRegistry::find_snapshot(const std::string& id, const std::string& owner) {
-  std::lock_guard lock(mu_);
-  auto it = snapshots_.find(id);
-  if (it == snapshots_.end() || it->second.owner != owner) return std::nullopt;
-  it->second.last_used_ms = now_ms();
-  return it->second;
+std::optional<StoredSnapshot> SessionRegistry::find_snapshot(const std::string& id, const std::string& owner,
+                                                             std::optional<Error>* failure) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = snapshots_.find(id);
+    if (it != snapshots_.end()) {
+      if (it->second.owner != owner) return std::nullopt;
+      it->second.last_used_ms = now_ms();
+      return it->second;
+    }
+  }
+  if (!store_) return std::nullopt;
+  auto stored = store_->load_snapshot(id, owner);
+  if (!stored) {
+    if (failure) *failure = stored.error();
+    return std::nullopt;
+  }
+  if (!*stored) return std::nullopt;
+  return StoredSnapshot{owner, std::move((*stored)->snapshot), std::move((*stored)->config), now_ms()};
 }
 
-bool SessionRegistry::drop_snapshot(const std::string& id, const std::string& owner) {
-  std::lock_guard lock(mu_);
-  auto it = snapshots_.find(id);
-  if (it == snapshots_.end() || it->second.owner != owner) return false;
-  erase_snapshot(it);
-  return true;
+Result<bool> SessionRegistry::drop_snapshot(const std::string& id, const std::string& owner) {
+  bool dropped = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = snapshots_.find(id);
+    if (it != snapshots_.end() && it->second.owner == owner) {
+      erase_snapshot(it);
+      dropped = true;
+    }
+  }
+  if (!store_) return dropped;
+  auto removed = store_->remove_snapshot(id, owner);
+  if (!removed) return removed.error();
+  return dropped || *removed;
 }
 
 size_t SessionRegistry::snapshot_count() const {

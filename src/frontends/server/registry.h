@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "durable_store.h"
 #include "pycell/engine.h"
 #include "pycell/session.h"
 #include "pycell/snapshot.h"
@@ -21,6 +22,9 @@ namespace pycell::server {
 
 /// An unguessable identifier: `prefix` + 128 random bits in hex.
 std::string random_id(std::string_view prefix);
+
+/// Whether `tag` may name a worker in session ids: 1 to 32 of [a-z0-9-].
+bool valid_worker_tag(std::string_view tag);
 
 /// Milliseconds on the steady clock (for idle times).
 int64_t now_ms();
@@ -38,6 +42,10 @@ struct SessionEntry {
   std::atomic<int> users{0};
   std::atomic<bool> closed{false};
   std::atomic<uint64_t> execs{0};
+  /// How many committed changes the session has seen (1 when created); with
+  /// a durable store, the version the store had when `session` was loaded or
+  /// last written. Guarded by `mu`.
+  uint64_t version = 0;
   /// Held for the whole of any use of `session`.
   std::mutex mu;
   /// Held to replace `session` (with `mu`) and to cancel it (without `mu`).
@@ -83,6 +91,9 @@ struct RegistryLimits {
   uint64_t max_snapshot_bytes = 4ull << 30;
   /// Snapshots neither stored nor used this long are dropped.
   uint64_t snapshot_idle_ms = 15 * 60 * 1000;
+  /// Written into the ids of new sessions ("ses_<tag>_<hex>") so that a
+  /// router can send their requests back here; empty: "ses_<hex>".
+  std::string worker_tag;
 };
 
 /// Thread-safe. Errors use kResourceExhausted at a cap, so front ends can map
@@ -106,7 +117,10 @@ class SessionRegistry {
     std::unique_lock<std::mutex> lock_;
   };
 
-  SessionRegistry(Engine engine, RegistryLimits limits);
+  /// With `store`, sessions are durable: every change is written to it
+  /// (commit), and a session this registry does not hold, or holds in an
+  /// older version than the store's, is loaded from it on use.
+  SessionRegistry(Engine engine, RegistryLimits limits, std::unique_ptr<DurableStore> store = nullptr);
 
   /// A new session, from `from` if given. Errors: kResourceExhausted at the
   /// cap; as Session::create.
@@ -114,8 +128,18 @@ class SessionRegistry {
   /// Registers an existing session (a fork). Errors: kResourceExhausted.
   Result<std::string> adopt(const std::string& owner, Session session, SessionConfig config);
   /// Waits for exclusive use of session `id` of `owner`; nullopt if there is
-  /// none (or it is closed while waiting).
-  std::optional<Use> use(const std::string& id, const std::string& owner);
+  /// none (or it is closed while waiting). With a durable store, the session
+  /// is brought up to the store's version first; if that fails (the store
+  /// unreachable, its entry refused) nullopt with the error in `failure`.
+  std::optional<Use> use(const std::string& id, const std::string& owner,
+                         std::optional<Error>* failure = nullptr);
+  /// Counts a change of the session as its next version; with a durable
+  /// store, first writes its state there, before the change is acknowledged
+  /// to anyone. If the write fails, this registry forgets its copy (the
+  /// store's is the truth): kConflict if another worker wrote a newer
+  /// version (this one was fenced out), kIo if the store cannot be reached.
+  Result<void> commit(Use& use);
+  bool durable() const { return store_ != nullptr; }
   /// Replaces the session's state with a fresh interpreter (same config).
   Result<void> reset(Use& use);
   /// Why `owner` has no session `id` (any more).
@@ -123,8 +147,9 @@ class SessionRegistry {
   /// Stops the run in progress in the session held by `use` (from another
   /// thread than the one running it).
   static void cancel(SessionRegistry::Use& use) { cancel(*use.entry_); }
-  /// Closes the session, cancelling a run in progress. False if unknown.
-  bool close(const std::string& id, const std::string& owner);
+  /// Closes the session, cancelling a run in progress, and deletes it from
+  /// the durable store. False if unknown. Errors: the store's (kIo).
+  Result<bool> close(const std::string& id, const std::string& owner);
   /// Closes every session and snapshot of `owner`.
   void close_owner(const std::string& owner);
   std::vector<SessionInfo> list(const std::string& owner) const;
@@ -132,12 +157,17 @@ class SessionRegistry {
   size_t max_sessions() const { return limits_.max_sessions; }
   const RegistryLimits& limits() const { return limits_; }
 
-  /// Stores a snapshot; returns its id. Errors: kResourceExhausted at the
-  /// count cap or the byte cap.
+  /// Stores a snapshot; returns its id. With a durable store it is kept
+  /// there only (and expires there). Errors: kResourceExhausted at the count
+  /// cap or the byte cap; the store's.
   Result<std::string> store_snapshot(const std::string& owner, Snapshot snapshot, SessionConfig config);
-  /// The snapshot, if `owner` has one called `id`; counts as a use.
-  std::optional<StoredSnapshot> find_snapshot(const std::string& id, const std::string& owner);
-  bool drop_snapshot(const std::string& id, const std::string& owner);
+  /// The snapshot, if `owner` has one called `id`; counts as a use. With a
+  /// durable store, one this registry does not hold is read from it (errors
+  /// in `failure`, as for use()).
+  std::optional<StoredSnapshot> find_snapshot(const std::string& id, const std::string& owner,
+                                              std::optional<Error>* failure = nullptr);
+  /// Errors: the store's (kIo).
+  Result<bool> drop_snapshot(const std::string& id, const std::string& owner);
   size_t snapshot_count() const;
   /// Total memory_bytes() of the stored snapshots.
   uint64_t snapshot_bytes() const;
@@ -165,6 +195,15 @@ class SessionRegistry {
   /// Gives back a slot taken by reserve; mu_ held.
   void unreserve(const std::string& owner);
   Result<std::string> insert(const std::string& owner, std::unique_ptr<Session> s, SessionConfig config);
+  /// Loads session `id` from the store into a new entry, with a user
+  /// counted; null if the store has none for `owner`.
+  std::shared_ptr<SessionEntry> adopt_stored(const std::string& id, const std::string& owner,
+                                             std::optional<Error>* failure);
+  /// Replaces `e`'s session with the store's newer version; `e.mu` held.
+  Result<bool> refresh(SessionEntry& e);
+  /// Forgets a local copy that is no longer the truth (not buried: the
+  /// store may still hold the session).
+  void forget(SessionEntry& e);
   static void cancel(SessionEntry& e);
   /// Remembers why session `e` went away; mu_ held.
   void bury(const SessionEntry& e, Absence why);
@@ -173,6 +212,7 @@ class SessionRegistry {
 
   Engine engine_;
   const RegistryLimits limits_;
+  const std::unique_ptr<DurableStore> store_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<SessionEntry>> sessions_;
   /// Slots taken by creations still in progress (they run without mu_), in

@@ -108,6 +108,47 @@ void no_session(Response& res, const std::string& id) {
   send_error(res, 404, "not_found", "no session '" + policy::echo(id) + "' (closed, or expired after idling)");
 }
 
+/// A failure of the durable store (docs/deploy.md): 503 while it cannot be
+/// reached or does not answer in time, 409 when another worker's newer write
+/// fenced this one out, 500 for an entry that fails its seal; anything else
+/// as send_host_error.
+void send_store_error(Response& res, const Error& e) {
+  switch (e.code()) {
+    case ErrorCode::kIo:
+      return send_error(res, 503, "store_unavailable", e.message());
+    case ErrorCode::kConflict:
+      return send_error(res, 409, "version_conflict", e.message());
+    case ErrorCode::kCorrupt:
+      return send_error(res, 500, "store_corrupt", e.message());
+    default:
+      return send_host_error(res, e, 429, "too_many_sessions");
+  }
+}
+
+/// Exclusive use of session `id`, or nullopt with 404 (no such session) or
+/// the store's failure written.
+std::optional<SessionRegistry::Use> session_use(SessionRegistry& reg, const std::string& id, Response& res) {
+  std::optional<Error> failure;
+  auto use = reg.use(id, kRestOwner, &failure);
+  if (use) return use;
+  if (!failure) {
+    no_session(res, id);
+  } else if (failure->code() == ErrorCode::kInvalidArgument) {
+    send_error(res, 500, "store_incompatible", failure->message());
+  } else {
+    send_store_error(res, *failure);
+  }
+  return std::nullopt;
+}
+
+/// Commits a change of the session held by `use` (durable store); false
+/// with the failure written to `res`.
+bool committed(SessionRegistry& reg, SessionRegistry::Use& use, Response& res) {
+  auto r = reg.commit(use);
+  if (!r) send_store_error(res, r.error());
+  return static_cast<bool>(r);
+}
+
 /// Turns a run's result into the answer's JSON; false with the error
 /// response written to `err` instead.
 using ShapeResult = std::function<bool(Session&, const ExecResult&, json& out, Response& err)>;
@@ -308,7 +349,9 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
     if (body->contains("snapshot_id")) {
       const json& sid = (*body)["snapshot_id"];
       if (!sid.is_string()) return send_error(res, 400, "bad_request", "'snapshot_id' must be a string");
-      snap = reg.find_snapshot(sid, kRestOwner);
+      std::optional<Error> failure;
+      snap = reg.find_snapshot(sid, kRestOwner, &failure);
+      if (failure) return send_store_error(res, *failure);
       if (!snap) return no_snapshot(res, sid.get<std::string>());
       sc = snap->config;
     }
@@ -322,7 +365,7 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
       // state (e.g. its /tmp over the config's /tmp limits): a conflict.
       return send_error(res, 409, "snapshot_conflict", id.error().message());
     }
-    if (!id) return send_host_error(res, id.error());
+    if (!id) return send_store_error(res, id.error());
     send_json(res, 201, {{"session_id", *id}, {"config", config_out}});
   });
 
@@ -342,12 +385,30 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
     std::string code;
     ExecOptions options;
     if (!exec_fields(*body, res, code, options)) return;
-    auto use = reg.use(id, kRestOwner);
-    if (!use) return no_session(res, id);
+    std::optional<uint64_t> expect;
+    if (body->contains("expect_version")) {
+      const json& v = (*body)["expect_version"];
+      if (!v.is_number_unsigned()) {
+        return send_error(res, 400, "bad_request", "'expect_version' must be a non-negative integer");
+      }
+      expect = v.get<uint64_t>();
+    }
+    auto use = session_use(reg, id, res);
+    if (!use) return;
+    if (expect && *expect != use->entry().version) {
+      // A retry whose first attempt was kept (or came after another change):
+      // running it again would apply it twice.
+      return send_error(res, 409, "version_conflict",
+                        "session '" + id + "' is at version " + std::to_string(use->entry().version) + ", not " +
+                            std::to_string(*expect) + ": the run was not started");
+    }
     answer_exec(req, res, **use, code, options, use->entry().config.limits.output_bytes,
-                [&id](Session&, const ExecResult& r, json& out, Response&) {
+                [&](Session&, const ExecResult& r, json& out, Response& err) {
+                  // Durable before it is answered: a result the client saw is never lost.
+                  if (!committed(reg, *use, err)) return false;
                   out = policy::to_json(r);
                   out["session_id"] = id;
+                  out["version"] = use->entry().version;
                   return true;
                 });
     use->entry().execs++;
@@ -355,13 +416,16 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
 
   post(R"(/v1/sessions/([^/]+)/snapshot)", [&](const Req& req, Res& res, std::string& body_text) {
     const std::string id = req.matches[1];
-    auto use = reg.use(id, kRestOwner);
-    if (!use) return no_session(res, id);
+    auto use = session_use(reg, id, res);
+    if (!use) return;
     auto snap = (*use)->snapshot();
     if (!snap) return send_host_error(res, snap.error(), 503, "overloaded");
     uint64_t bytes = snap->memory_bytes();
     auto sid = reg.store_snapshot(kRestOwner, std::move(*snap), use->entry().config);
-    if (!sid) return send_host_error(res, sid.error(), 429, "too_many_snapshots");
+    if (!sid && sid.error().code() == ErrorCode::kResourceExhausted) {
+      return send_host_error(res, sid.error(), 429, "too_many_snapshots");
+    }
+    if (!sid) return send_store_error(res, sid.error());
     send_json(res, 201, {{"snapshot_id", *sid}, {"session_id", id}, {"memory_bytes", bytes}});
   });
 
@@ -373,56 +437,63 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
       return send_error(res, 400, "bad_request", "'snapshot_id' is required and must be a string");
     }
     const std::string sid = (*body)["snapshot_id"];
-    auto snap = reg.find_snapshot(sid, kRestOwner);
+    std::optional<Error> failure;
+    auto snap = reg.find_snapshot(sid, kRestOwner, &failure);
+    if (failure) return send_store_error(res, *failure);
     if (!snap) return no_snapshot(res, sid);
-    auto use = reg.use(id, kRestOwner);
-    if (!use) return no_session(res, id);
+    auto use = session_use(reg, id, res);
+    if (!use) return;
     auto r = (*use)->restore(snap->snapshot);
     if (!r) return send_host_error(res, r.error());
+    if (!committed(reg, *use, res)) return;
     send_json(res, 200, {{"session_id", id}, {"snapshot_id", sid}});
   });
 
   post(R"(/v1/sessions/([^/]+)/fork)", [&](const Req& req, Res& res, std::string& body_text) {
     const std::string id = req.matches[1];
-    auto use = reg.use(id, kRestOwner);
-    if (!use) return no_session(res, id);
+    auto use = session_use(reg, id, res);
+    if (!use) return;
     auto child = (*use)->fork();
     if (!child) return send_host_error(res, child.error(), 503, "overloaded");
     SessionConfig sc = use->entry().config;
     auto cid = reg.adopt(kRestOwner, std::move(*child), std::move(sc));
-    if (!cid) return send_host_error(res, cid.error());
+    if (!cid) return send_store_error(res, cid.error());
     send_json(res, 201, {{"session_id", *cid}, {"forked_from", id}});
   });
 
   post(R"(/v1/sessions/([^/]+)/reset)", [&](const Req& req, Res& res, std::string& body_text) {
     const std::string id = req.matches[1];
-    auto use = reg.use(id, kRestOwner);
-    if (!use) return no_session(res, id);
+    auto use = session_use(reg, id, res);
+    if (!use) return;
     auto r = reg.reset(*use);
     if (!r) return send_host_error(res, r.error());
+    if (!committed(reg, *use, res)) return;
     send_json(res, 200, {{"session_id", id}});
   });
 
   server.Delete(R"(/v1/sessions/([^/]+))", [&](const Req& req, Res& res) {
     const std::string id = req.matches[1];
-    if (!reg.close(id, kRestOwner)) return no_session(res, id);
+    auto closed = reg.close(id, kRestOwner);
+    if (!closed) return send_store_error(res, closed.error());
+    if (!*closed) return no_session(res, id);
     send_json(res, 200, {{"session_id", id}, {"closed", true}});
   });
 
   put(R"(/v1/sessions/([^/]+)/files/(.+))", [&](const Req& req, Res& res, std::string& body_text) {
     const std::string id = req.matches[1];
     const std::string path = req.matches[2];
-    auto use = reg.use(id, kRestOwner);
-    if (!use) return no_session(res, id);
+    auto use = session_use(reg, id, res);
+    if (!use) return;
     auto r = (*use)->put_file(path, body_text);
     if (!r) return send_host_error(res, r.error(), 413, "tmp_quota_exceeded");
+    if (!committed(reg, *use, res)) return;
     send_json(res, 200, {{"session_id", id}, {"path", path}, {"bytes", body_text.size()}});
   });
 
   server.Get(R"(/v1/sessions/([^/]+)/files)", [&](const Req& req, Res& res) {
     const std::string id = req.matches[1];
-    auto use = reg.use(id, kRestOwner);
-    if (!use) return no_session(res, id);
+    auto use = session_use(reg, id, res);
+    if (!use) return;
     auto files = (*use)->list_files();
     if (!files) return send_host_error(res, files.error());
     json list = json::array();
@@ -433,17 +504,18 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
   server.Delete(R"(/v1/sessions/([^/]+)/files/(.+))", [&](const Req& req, Res& res) {
     const std::string id = req.matches[1];
     const std::string path = req.matches[2];
-    auto use = reg.use(id, kRestOwner);
-    if (!use) return no_session(res, id);
+    auto use = session_use(reg, id, res);
+    if (!use) return;
     if (auto r = (*use)->remove_file(path); !r) return send_host_error(res, r.error());
+    if (!committed(reg, *use, res)) return;
     send_json(res, 200, {{"session_id", id}, {"path", path}, {"deleted", true}});
   });
 
   server.Get(R"(/v1/sessions/([^/]+)/files/(.+))", [&](const Req& req, Res& res) {
     const std::string id = req.matches[1];
     const std::string path = req.matches[2];
-    auto use = reg.use(id, kRestOwner);
-    if (!use) return no_session(res, id);
+    auto use = session_use(reg, id, res);
+    if (!use) return;
     auto data = (*use)->get_file(path);
     if (!data) return send_host_error(res, data.error());
     res.status = 200;
@@ -452,7 +524,9 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
 
   server.Delete(R"(/v1/snapshots/([^/]+))", [&](const Req& req, Res& res) {
     const std::string sid = req.matches[1];
-    if (!reg.drop_snapshot(sid, kRestOwner)) return no_snapshot(res, sid);
+    auto dropped = reg.drop_snapshot(sid, kRestOwner);
+    if (!dropped) return send_store_error(res, dropped.error());
+    if (!*dropped) return no_snapshot(res, sid);
     send_json(res, 200, {{"snapshot_id", sid}, {"deleted", true}});
   });
 }

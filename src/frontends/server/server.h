@@ -122,6 +122,20 @@ struct ServerConfig {
   /// Stateless executions (POST /v1/exec, run_python without session_id)
   /// running at once; past it 503 (REST) or an isError tool result (MCP).
   size_t max_stateless_execs = 16;
+
+  // Scale-out (docs/deploy.md).
+  /// Durable sessions: redis://HOST:PORT[/DB]. Every change of a session is
+  /// written there before it is answered, and any worker with the same
+  /// store and engine.snapshot_key (the cluster key, required) continues any
+  /// session. Empty: sessions live only in this process.
+  std::string store_url;
+  /// Each round trip to the store waits at most this long (connect and every
+  /// command); a request whose store call times out gets 503.
+  uint64_t store_timeout_ms = 2000;
+  /// Written into new session ids ("ses_<tag>_<hex>"), so that the router
+  /// sends their requests back to this worker: 1 to 32 of [a-z0-9-], the
+  /// worker's server name in deploy/haproxy.cfg. Empty: "ses_<hex>".
+  std::string worker_tag;
 };
 
 /// Serves MCP over stdin/stdout (newline-delimited JSON-RPC) until stdin ends.
