@@ -1,6 +1,7 @@
-// Guest packages (guest/packages): numpy's extension modules are linked into
-// the guest and its pure-Python part comes from pycell-packages.tar beside
-// the stdlib image; the session's limits hold inside numpy's C code.
+// Guest packages (guest/packages): numpy's and pandas' extension modules are
+// linked into the guest and their pure-Python parts come from
+// pycell-packages.tar beside the stdlib image; the session's limits hold
+// inside their C and C++ code.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -129,6 +130,68 @@ TEST(Packages, PreloadedNumpyWorksInFreshSessions) {
                       "a *= 2\n"
                       "print(a.sum(axis=1), np.linalg.det(np.eye(3)))\n"),
               "True\n[ 6. 24.] 1.0\n");
+  }
+}
+
+// pandas (and python-dateutil, six and tzdata, from wheels) in a fresh session.
+TEST(Packages, PandasImportsInAFreshSession) {
+  Session s = new_session();
+  EXPECT_EQ(outcome(s,
+                    "import pandas as pd\n"
+                    "df = pd.DataFrame({'k': ['a', 'b', 'a'], 'v': [1, 2, 3]})\n"
+                    "print(pd.__version__, df.groupby('k')['v'].sum().to_dict())\n"
+                    "print(pd._libs.groupby.__spec__.origin)\n"
+                    "print(pd.Timestamp('2024-07-01', tz='Europe/Oslo').utcoffset())\n"),
+            "3.1.1 {'a': 4, 'b': 2}\nbuilt-in\n2:00:00\n");
+}
+
+// A frame of a million rows grouped into many groups: the work is in pandas'
+// Cython (hashtable factorize, groupby sums), one Python call.
+constexpr const char* kLargeFrame =
+    "import numpy as np, pandas as pd\n"
+    "rng = np.random.default_rng(0)\n"
+    "df = pd.DataFrame({'k': rng.integers(0, 50_000, 1_000_000), 'v': rng.random(1_000_000)})\n";
+
+TEST(Packages, FuelStopsAGroupbyInsidePandas) {
+  SessionConfig c;
+  c.limits.fuel = 150'000'000;
+  Session s = new_session(c);
+  ExecResult setup = exec_ok(s, kLargeFrame);
+  ASSERT_EQ(setup.exit_reason, ExitReason::kOk);
+  ExecResult r = exec_ok(s, "g = df.groupby('k')['v'].agg(['sum', 'mean', 'median'])");
+  EXPECT_EQ(r.exit_reason, ExitReason::kFuel);
+  EXPECT_TRUE(r.rolled_back);
+  EXPECT_EQ(outcome(s, "import pandas as pd\nprint('df' in globals(), pd.Series([1, 2]).sum())\n"), "False 3\n");
+}
+
+TEST(Packages, TimeoutStopsAGroupbyInsidePandas) {
+  SessionConfig c;
+  c.limits.timeout_ms = 300;
+  Session s = new_session(c);
+  exec_ok(s, kLargeFrame);
+  ExecResult r = exec_ok(s, "while True: df.groupby('k')['v'].median()");
+  EXPECT_EQ(r.exit_reason, ExitReason::kTimeout);
+}
+
+// pandas' import does not import random (Engine::create refuses a preload
+// that does): it may be preloaded, and its state survives the snapshot.
+TEST(Packages, PreloadedPandasWorksInFreshSessions) {
+  EngineConfig c;
+  c.stdlib_image = PYCELL_TEST_STDLIB;
+  c.preload = {"pandas"};
+  auto e = Engine::create(std::move(c));
+  ASSERT_TRUE(e) << e.error().message();
+  for (int i = 0; i < 2; ++i) {
+    auto s = Session::create(*e, {});
+    ASSERT_TRUE(s) << s.error().message();
+    EXPECT_EQ(outcome(*s,
+                      "import sys\n"
+                      "print('pandas' in sys.modules, 'random' in sys.modules)\n"
+                      "import pandas as pd\n"
+                      "df = pd.DataFrame({'k': [1, 2, 1], 'v': [1.5, 2.0, 3.5]})\n"
+                      "df['w'] = df['v'] * 2\n"
+                      "print(df.groupby('k')['w'].sum().tolist(), df['v'].describe()['50%'])\n"),
+              "True False\n[10.0, 4.0] 2.0\n");
   }
 }
 
