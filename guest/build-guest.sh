@@ -101,7 +101,7 @@ fi
 # wasm2c requires these when optimizing: no sibling calls, IEEE rounding and
 # signaling NaNs preserved. -O2: -O3 costs far more compile time for no gain here.
 native_cflags="-O2 -fPIC -fno-optimize-sibling-calls -frounding-math -fsignaling-nans -w"
-native_parts=8  # fixed, so that the object does not depend on the machine's cores
+native_parts=16  # fixed, so that the object does not depend on the machine's cores; ~20 MB each with pandas
 jobs=${PYCELL_JOBS:-$(nproc)}
 cold_refill='s/^static u64 w2c_pycell_fuel_exhausted(/static __attribute__((cold, noinline)) u64 w2c_pycell_fuel_exhausted(/'
 own_table='s/instance->w2c_T0\.data\[\(w2c_i[0-9]*\)\]\.module_instance/instance/g'

@@ -9,7 +9,9 @@ module each module's symbols are private; in one binary they all meet. So:
   static library also defines (numpy.random.mtrand's legacy copy of
   distributions.c) is recompiled with every such symbol renamed to a
   module-unique name, so each module binds to its own code as it would as a
-  shared module. Never --allow-multiple-definition: the link fails on any
+  shared module. The same holds against the symbols of packages this one is
+  linked beside (--external: its dependencies' collected output; pandas'
+  vendored copy of numpy's datetime code). Never --allow-multiple-definition: the link fails on any
   clash left, and (--fatal-warnings) on any signature mismatch.
 Writes OUT/modules.json: {"modules": [[dotted name, init symbol]], "objects":
 [...], "archives": [...]} with paths inside OUT.
@@ -52,6 +54,8 @@ def main():
     ap.add_argument("--nm", required=True)
     ap.add_argument("--ar", required=True)
     ap.add_argument("--skip", default="", help="comma-separated dotted module names to leave out")
+    ap.add_argument("--external", action="append", default=[],
+                    help="another package's collected output, whose symbols this one must not take")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     build = os.path.abspath(a.build)
@@ -89,6 +93,11 @@ def main():
     archive_syms = set()
     for ar in archives:
         archive_syms |= defined_symbols(a.nm, os.path.join(build, ar))
+    for ext in a.external:
+        with open(os.path.join(ext, "modules.json")) as f:
+            m = json.load(f)
+        for p in m["objects"] + m["archives"]:
+            archive_syms |= defined_symbols(a.nm, os.path.join(ext, p))
 
     shutil.rmtree(a.out, ignore_errors=True)
     os.makedirs(a.out)
