@@ -29,6 +29,20 @@ TEST(Packages, NumpyImportsAndComputes) {
             "[ 5  7  9 11 13] 2.4.6\nbuilt-in\n");
 }
 
+// numpy's scalar __copy__ was a METH_NOARGS function defined with one
+// parameter: the indirect call trapped in wasm (noargs-signatures.patch).
+TEST(Packages, CopyOfANumpyScalarWorks) {
+  Session s = new_session();
+  EXPECT_EQ(outcome(s,
+                    "import copy, numpy as np
+"
+                    "x = np.float64(1.5)
+"
+                    "print(copy.copy(x), copy.deepcopy({'a': [np.int32(3), x]}))
+"),
+            "1.5 {'a': [np.int32(3), np.float64(1.5)]}\n");
+}
+
 // The packages image is the one beside the stdlib image actually used: an
 // engine over a stdlib image alone has the extension modules (they are in the
 // guest) but not the package.
