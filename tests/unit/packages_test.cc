@@ -34,12 +34,9 @@ TEST(Packages, NumpyImportsAndComputes) {
 TEST(Packages, CopyOfANumpyScalarWorks) {
   Session s = new_session();
   EXPECT_EQ(outcome(s,
-                    "import copy, numpy as np
-"
-                    "x = np.float64(1.5)
-"
-                    "print(copy.copy(x), copy.deepcopy({'a': [np.int32(3), x]}))
-"),
+                    "import copy, numpy as np\n"
+                    "x = np.float64(1.5)\n"
+                    "print(copy.copy(x), copy.deepcopy({'a': [np.int32(3), x]}))\n"),
             "1.5 {'a': [np.int32(3), np.float64(1.5)]}\n");
 }
 
@@ -249,6 +246,7 @@ TEST(Packages, TimeoutStopsPandasGroupbys) {
   // and the session keeps its state.
   EXPECT_FALSE(r.rolled_back);
   EXPECT_EQ(outcome(*s, "print(len(df), df.groupby('k')['v'].mean().iloc[0])\n"), "200000 1.0\n");
+}
 
 // pandas (and python-dateutil, six and tzdata, from wheels) in a fresh session.
 TEST(Packages, PandasImportsInAFreshSession) {
