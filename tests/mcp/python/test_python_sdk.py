@@ -153,6 +153,25 @@ class Suite:
             self.assertIn("was closed", text(gone))
 
 
+    async def test_pandas_read_csv_groupby_describe_in_a_session(self):
+        # The scientific-stack issue's "done when": an agent's data work over MCP.
+        csv = "city,temp\nOslo,3\nOslo,5\nRome,18\nRome,20\nRome,22\n"
+        async with self.connect() as client:
+            sid = (await client.call_tool("create_session", {})).structured_content["session_id"]
+            await client.call_tool("write_file", {"session_id": sid, "path": "temps.csv", "content": csv})
+            r = await client.call_tool("run_python", {"session_id": sid, "code":
+                                                      "import pandas as pd\ndf = pd.read_csv('/tmp/temps.csv')\nlen(df)"})
+            self.assertEqual(r.structured_content["value_json"], 5, text(r))
+            r = await client.call_tool("run_python", {"session_id": sid, "code":
+                                                      "d = df.groupby('city')['temp'].describe()\n"
+                                                      "d[['count', 'mean', 'max']].to_dict('index')"})
+            self.assertFalse(r.is_error, text(r))
+            self.assertEqual(r.structured_content["value_json"],
+                             {"Oslo": {"count": 2.0, "mean": 4.0, "max": 5.0},
+                              "Rome": {"count": 3.0, "mean": 20.0, "max": 22.0}})
+            await client.call_tool("close_session", {"session_id": sid})
+
+
 class StdioLegacy(Suite, unittest.IsolatedAsyncioTestCase):
     mode = "legacy"
 
