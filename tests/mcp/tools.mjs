@@ -29,7 +29,7 @@ export function toolSuite(name, connect, version) {
       assert.equal(client.getServerVersion().name, 'pycell');
       assert.ok(client.getServerCapabilities().tools, 'tools capability');
       const instructions = client.getInstructions();
-      assert.match(instructions, /the standard library and numpy/);
+      assert.match(instructions, /the standard library, numpy and pandas/);
       assert.match(instructions, /create_session/);
     } finally {
       await close();

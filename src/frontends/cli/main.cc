@@ -240,7 +240,7 @@ int main(int argc, char** argv) {
   if (!servers.chosen()) engine.preinit = !preload.empty();
   if (*repl) {
     const std::string banner = version +
-                               " in a sandbox: the standard library and numpy, nothing of the host unless granted.\n"
+                               " in a sandbox: the standard library, numpy and pandas, nothing of the host unless granted.\n"
                                "Ctrl-C interrupts, Ctrl-D exits.";
     return run_repl(std::move(engine), std::move(session), banner, raw_output);
   }

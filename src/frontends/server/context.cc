@@ -30,16 +30,17 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 std::string describe(const SessionConfig& sc) {
   const Limits& l = sc.limits;
   std::string s = "Python " + std::string(Engine::python_version()) +
-                  " (CPython) in an isolated WebAssembly sandbox: the standard library and numpy.\n"
+                  " (CPython) in an isolated WebAssembly sandbox: the standard library, numpy and pandas.\n"
                   "It can: compute; use the standard library (json, re, math, datetime, "
                   "collections, itertools, decimal, fractions, statistics, csv, textwrap, hashlib, base64, "
-                  "zlib, bz2, lzma, ...); numpy (no BLAS, no threads; the default integer is 32-bit); sqlite3 (databases under /tmp); asyncio (top-level await works in a "
+                  "zlib, bz2, lzma, ...); numpy (no BLAS, no threads; the default integer is 32-bit); pandas "
+                  "(read_csv and friends, groupby, datetimes with time zones; no pyarrow, no Excel or parquet); sqlite3 (databases under /tmp); asyncio (top-level await works in a "
                   "cell); read and write files under /tmp (its working directory, private to the "
                   "sandbox, at most " +
                   format_bytes(l.tmp_bytes) + " and " + std::to_string(l.tmp_files) +
                   " files); print (stdout and stderr are returned). The value of a final expression is "
                   "returned, as in a notebook cell.\n"
-                  "It cannot: install packages (no pip; pandas, requests and other third-party "
+                  "It cannot: install packages (no pip; requests and other third-party "
                   "packages are absent); use ssl or ctypes (not built); start threads or subprocesses "
                   "(no run_in_executor/to_thread); read stdin; see the host's files, environment or processes";
   if (sc.http) {
