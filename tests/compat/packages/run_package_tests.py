@@ -26,13 +26,11 @@ GUEST_LIB = "/usr/local/lib/python3.13"
 # What pytest needs to run in the cell. WASI has no dup(), which pytest's default fd
 # capture and its faulthandler plugin call at start-up: capture at the sys level and
 # leave faulthandler out. The test image is read-only, so no .pytest_cache. pytest's
-# logging plugin opens os.devnull, which the sandbox has no /dev to offer; no test of
-# numpy uses its caplog fixture. pytest's default temporary directory checks its
-# owner with os.getuid(), which WASI lacks; a given --basetemp is used as it is. A
-# test file that does not import is a result (an error under the file's id), not a
-# reason to stop.
-COMMON_ARGS = ["-p", "no:cacheprovider", "-p", "no:faulthandler", "-p", "no:logging",
-               "--capture=sys", "--basetemp=/tmp/pytest", "--continue-on-collection-errors", "-q"]
+# default temporary directory checks its owner with os.getuid(), which WASI lacks; a
+# given --basetemp is used as it is. A test file that does not import is a result (an
+# error under the file's id), not a reason to stop.
+COMMON_ARGS = ["-p", "no:cacheprovider", "-p", "no:faulthandler", "--capture=sys",
+               "--basetemp=/tmp/pytest", "--continue-on-collection-errors", "-q"]
 
 
 def load_suite(package):
