@@ -9,6 +9,7 @@ pytest finds the plugins they declare, e.g. hypothesis's). Run with the native
 build-python of the guest's CPython: the .pyc files must carry its magic number.
 """
 import argparse
+import calendar
 import os
 import sys
 import tarfile
@@ -61,6 +62,11 @@ def main():
             dest = os.path.join(tmp, "wheels", os.path.basename(wheel))
             with zipfile.ZipFile(wheel) as z:
                 z.extractall(dest)
+                # The wheel's own timestamps, not the extraction's: the image stays
+                # the same bytes for the same inputs.
+                for info in z.infolist():
+                    stamp = calendar.timegm(info.date_time + (0, 0, 0))
+                    os.utime(os.path.join(dest, info.filename), (stamp, stamp))
             files += [(os.path.join("site-packages", rel), p) for rel, p in pack_stdlib.walk(dest)]
         names = [rel for rel, _ in files]
         if len(set(names)) != len(names):
