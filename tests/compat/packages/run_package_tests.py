@@ -38,10 +38,10 @@ def load_suite(package):
         return json.load(f)
 
 
-def guest_source(opts, suite, test_path, run_traps=False):
+def guest_source(opts, suite, test_path, deselect_traps=True):
     args = ["-c", "%s/pycell-tests/%s/%s" % (GUEST_LIB, opts.package, os.path.basename(suite["config"])),
             "--rootdir", GUEST_LIB + "/site-packages"] + COMMON_ARGS + suite.get("pytest_args", [])
-    if not run_traps:
+    if deselect_traps:
         # A test that traps ends the whole process, so it would take the file's other
         # results with it: it runs on its own (check_trap) instead.
         for trap in suite.get("traps", {}):
@@ -70,7 +70,8 @@ def run_module(opts, suite, test_path):
     'fatal' set when the cell crashed, timed out or printed no result."""
     start = time.monotonic()
     try:
-        proc = subprocess.run(pycell_command(opts), input=guest_source(opts, suite, test_path).encode("utf-8"),
+        proc = subprocess.run(pycell_command(opts),
+                              input=guest_source(opts, suite, test_path).encode("utf-8"),
                               capture_output=True, timeout=opts.timeout)
     except subprocess.TimeoutExpired as e:
         err = (e.stderr or b"").decode("utf-8", "backslashreplace")
@@ -83,9 +84,10 @@ def check_trap(opts, suite, trap):
     """Runs one listed trap (a test id, or a test file that traps while it is
     collected) on its own; returns a mismatch message if it no longer traps."""
     path = trap.split("::")[0]
+    source = guest_source(opts, suite, trap, deselect_traps=False)
     try:
-        proc = subprocess.run(pycell_command(opts), input=guest_source(
-            opts, suite, trap, run_traps=True).encode("utf-8"), capture_output=True, timeout=opts.timeout)
+        proc = subprocess.run(pycell_command(opts), input=source.encode("utf-8"),
+                              capture_output=True, timeout=opts.timeout)
     except subprocess.TimeoutExpired:
         return "%s: listed trap timed out instead: %s" % (path, trap)
     if proc.returncode == TRAP_STATUS and b"guest trapped" in proc.stderr:
