@@ -20,10 +20,10 @@ read -r sdist_url sdist_sha256 <<<"$(source "$repo/guest/packages/$package/recip
 read -r _ native _ <<<"$(bash "$repo/guest/build-cpython.sh")"
 # What the image takes from suite.json (not the test list, which it does not depend on).
 mapfile -t spec < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))
-print(s["config"]); print(" ".join(s.get("skip_dirs", []))); print(" ".join(s.get("extra_files", [])))' \
+print(s["config"]); print(" ".join(s.get("skip_dirs", [])))' \
   "$here/$package/suite.json")
-config=${spec[0]} skip=${spec[1]:-} extra=${spec[2]:-}
-key=$( { echo "$sdist_sha256 $config $skip $extra"; cat "$here/requirements.txt" "$here/pack_tests.py" \
+config=${spec[0]} skip=${spec[1]:-}
+key=$( { echo "$sdist_sha256 $config $skip"; cat "$here/requirements.txt" "$here/pack_tests.py" \
            "$repo/guest/pack_stdlib.py"; "$native/python" --version; } | hash)
 out="$PYCELL_CACHE/compat-tests-$package-$key"
 if [ ! -f "$out/.done" ]; then
@@ -35,9 +35,9 @@ if [ ! -f "$out/.done" ]; then
   python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
     --python-version 3.13 --implementation py --require-hashes -r "$here/requirements.txt" \
     -d "$out/wheels" >&2
-  # shellcheck disable=SC2086  # skip and extra are lists of words
+  # shellcheck disable=SC2086  # skip is a list of words
   "$native/python" "$here/pack_tests.py" --sdist "$sdist" --package "$package" --config "$config" \
-    --skip $skip --extra $extra --wheels "$out"/wheels/*.whl --out "$out/tests.tar"
+    --skip $skip --wheels "$out"/wheels/*.whl --out "$out/tests.tar"
   rm -rf "$out/wheels"
   touch "$out/.done"
 fi

@@ -21,19 +21,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import pack_stdlib  # noqa: E402
 
 
-def sdist_tests(sdist, package, skip, config, extra, into):
-    """Extracts every `tests` directory of `package`, its pytest configuration file and
-    the `extra` files (paths in the package) from the sdist below `into`; returns the
-    sdist's root there."""
+def sdist_tests(sdist, package, skip, config, into):
+    """Extracts every `tests` directory of `package`, and its pytest configuration file,
+    from the sdist below `into`; returns the sdist's root there."""
     with tarfile.open(sdist) as tar:
         top = tar.getmembers()[0].name.split("/")[0]
         prefix = f"{top}/{package}/"
-        wanted = [tar.getmember(f"{top}/{config}")] + [tar.getmember(prefix + e) for e in extra]
+        wanted = [tar.getmember(f"{top}/{config}")]
         for m in tar.getmembers():
             if not m.name.startswith(prefix) or not m.isfile():
                 continue
             rel = m.name[len(prefix):]
-            if "tests" not in rel.split("/")[:-1] or m in wanted or any(rel.startswith(s + "/") for s in skip):
+            if "tests" not in rel.split("/")[:-1] or any(rel.startswith(s + "/") for s in skip):
                 continue
             wanted.append(m)
         tar.extractall(into, members=wanted, filter="data")
@@ -49,15 +48,12 @@ def main():
     ap.add_argument("--config", required=True,
                     help="the sdist's pytest configuration (pytest.ini, pyproject.toml), "
                          "packed as pycell-tests/PACKAGE/ for pytest's -c")
-    ap.add_argument("--extra", nargs="*", default=[],
-                    help="more files of the package (relative to it) its tests need, "
-                         "e.g. a conftest.py its runtime install leaves out")
     ap.add_argument("--wheels", nargs="*", default=[], help="wheels to unpack into site-packages")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = sdist_tests(a.sdist, a.package, a.skip, a.config, a.extra, os.path.join(tmp, "sdist"))
+        root = sdist_tests(a.sdist, a.package, a.skip, a.config, os.path.join(tmp, "sdist"))
         files = [(os.path.join("site-packages", a.package, rel), p)
                  for rel, p in pack_stdlib.walk(os.path.join(root, a.package))]
         files.append((os.path.join("pycell-tests", a.package, os.path.basename(a.config)),
