@@ -6,6 +6,7 @@
 
 #include "core/engine_state.h"
 #include "vfs/host_fs.h"
+#include "vfs/null_device.h"
 
 namespace pycell {
 namespace {
@@ -27,8 +28,10 @@ std::string bad_guest_path(std::string_view path) {
     if (c.empty()) return "must not contain \"//\"";
     if (c == "." || c == "..") return "must be normalized (no \".\" or \"..\")";
   }
-  // /tmp and the stdlib's /usr belong to the session and the engine.
-  if (under(path, "/tmp") || under(path, "/usr")) return "cannot be /tmp, /usr or under them";
+  // /tmp, the stdlib's /usr and /dev belong to the session and the engine.
+  if (under(path, "/tmp") || under(path, "/usr") || under(path, "/dev")) {
+    return "cannot be /tmp, /usr, /dev or under them";
+  }
   return {};
 }
 
@@ -71,7 +74,11 @@ std::shared_ptr<vfs::Node> make_root(const EngineState& engine, std::shared_ptr<
   local->add("lib", lib);
   auto usr = std::make_shared<vfs::StaticDir>();
   usr->add("local", local);
+  // os.devnull: programs open it to discard output (pytest's logging plugin does).
+  auto dev = std::make_shared<vfs::StaticDir>();
+  dev->add("null", vfs::make_null_device());
   auto root = std::make_shared<vfs::StaticDir>();
+  root->add("dev", std::move(dev));
   root->add("tmp", std::move(tmp));
   root->add("usr", usr);
   // Static (read-only) directories lead to each mount point, e.g. /mnt/in/x.

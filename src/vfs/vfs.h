@@ -19,7 +19,8 @@ enum class Errno : uint16_t {
   kNotsup = 58, kPerm = 63, kRofs = 69, kSpipe = 70, kXdev = 75, kNotcapable = 76,
 };
 
-enum class Kind : uint8_t { kDirectory = 3, kFile = 4 };
+/// A node's type, numbered as WASI's filetype. The only character device is /dev/null.
+enum class Kind : uint8_t { kCharDevice = 2, kDirectory = 3, kFile = 4 };
 
 struct Stat {
   Kind kind = Kind::kFile;

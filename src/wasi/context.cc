@@ -42,7 +42,8 @@ FdEntry* Context::fd(uint32_t n) {
 }
 
 uint8_t filetype_of(vfs::Kind k) {
-  return k == vfs::Kind::kDirectory ? layout::kFiletypeDirectory : layout::kFiletypeRegular;
+  if (k == vfs::Kind::kDirectory) return layout::kFiletypeDirectory;
+  return k == vfs::Kind::kCharDevice ? layout::kFiletypeCharDevice : layout::kFiletypeRegular;
 }
 
 Errno store_filestat(rt::GuestMemory& m, uint32_t addr, const vfs::Stat& st, uint8_t filetype) {

@@ -91,7 +91,7 @@ TEST(Mounts, ReadOnlyMountGrantsReadListWalkAndStat) {
             "['good_link', 'hello.txt', 'sub']\n"  // escaping links, loops and the FIFO are not listed
             "[('/data', ['sub'], ['good_link', 'hello.txt']), ('/data/sub', [], ['deep.txt'])]\n"
             "5 " + std::to_string(mtime_ns) + " True True\n"
-            "['data', 'tmp', 'usr', 'work']\n");
+            "['data', 'dev', 'tmp', 'usr', 'work']\n");
 }
 
 TEST(Mounts, EveryWayOutIsRefused) {
@@ -460,6 +460,8 @@ TEST(Mounts, InvalidMountsAreRefused) {
       {{ro(d, "/tmp/x")}, ErrorCode::kInvalidArgument, "\"/tmp/x\""},
       {{ro(d, "/usr")}, ErrorCode::kInvalidArgument, "\"/usr\""},
       {{ro(d, "/usr/local/lib/python3.13/x")}, ErrorCode::kInvalidArgument, "/usr/local"},
+      {{ro(d, "/dev")}, ErrorCode::kInvalidArgument, "\"/dev\": cannot be /tmp, /usr, /dev"},
+      {{ro(d, "/dev/null")}, ErrorCode::kInvalidArgument, "\"/dev/null\""},
       {{ro(d, "/a"), rw(d, "/a")}, ErrorCode::kInvalidArgument, "\"/a\": mounted twice"},
       {{ro(d, "/a"), ro(d, "/a/b")}, ErrorCode::kInvalidArgument, "\"/a/b\": nested with mount \"/a\""},
       {{ro(d, "/a/b"), ro(d, "/a")}, ErrorCode::kInvalidArgument, "\"/a\": nested with mount \"/a/b\""},
@@ -477,7 +479,7 @@ TEST(Mounts, InvalidMountsAreRefused) {
   }
   // Siblings and prefixes that are not parents are fine.
   SessionConfig ok;
-  ok.mounts = {ro(d, "/a"), ro(d, "/ab"), ro(d, "/usrx"), ro(d, "/mnt/x/y")};
+  ok.mounts = {ro(d, "/a"), ro(d, "/ab"), ro(d, "/usrx"), ro(d, "/devices"), ro(d, "/mnt/x/y")};
   EXPECT_TRUE(Session::create(testing::test_engine(), ok));
 }
 

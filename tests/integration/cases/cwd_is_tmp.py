@@ -1,4 +1,4 @@
-# The guest's working directory is /tmp, and the guest sees only /tmp and the stdlib.
+# The guest's working directory is /tmp, and the guest sees only /tmp, the stdlib and /dev/null.
 import os, sys
 print(os.getcwd())
 print(os.path.abspath("x.txt"))
