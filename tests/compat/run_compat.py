@@ -203,22 +203,27 @@ def load_expected(path):
     return {m: tests for m, tests in data.items() if not m.startswith("_")}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_run_options(parser, unit):
+    """The options every compat runner shares; `unit` names what runs in one process."""
     parser.add_argument("--pycell", required=True, help="path to the pycell CLI")
-    parser.add_argument("--tests-image", required=True,
-                        help="image with Lib/test (build/pycell-stdlib-tests.tar)")
     parser.add_argument("--report", help="write the markdown table here")
-    parser.add_argument("--expected", help="expected.json of known failures")
     parser.add_argument("--json", help="also write the full per-module results here")
-    parser.add_argument("--modules", nargs="+", help="run only these modules")
+    parser.add_argument("--modules", nargs="+", help=f"run only these {unit}s")
     parser.add_argument("--update-docs", metavar="MD",
                         help="rewrite the generated results section of this file "
-                             "(docs/compat.md) from this run and expected.json")
-    parser.add_argument("--timeout", type=int, default=600, help="seconds per module")
+                             "(docs/compat.md) from this run and the expected failures")
+    parser.add_argument("--timeout", type=int, default=600, help=f"seconds per {unit}")
     parser.add_argument("--memory-mb", type=int, help="guest memory cap passed to pycell")
     parser.add_argument("-j", "--jobs", type=int, default=2,
-                        help="modules run in parallel (the build machine has 2 cores)")
+                        help=f"{unit}s run in parallel (the build machine has 2 cores)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_run_options(parser, "module")
+    parser.add_argument("--tests-image", required=True,
+                        help="image with Lib/test (build/pycell-stdlib-tests.tar)")
+    parser.add_argument("--expected", help="expected.json of known failures")
     opts = parser.parse_args()
     opts.pycell = os.path.abspath(opts.pycell)
 

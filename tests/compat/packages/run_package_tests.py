@@ -105,21 +105,11 @@ def build_image(package):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pycell", required=True, help="path to the pycell CLI")
+    run_compat.add_run_options(parser, "test file")
     parser.add_argument("--package", required=True, help="a directory beside this script: numpy, ...")
     parser.add_argument("--image", help="the test image (default: build or reuse it "
                                         "with build_test_image.sh)")
     parser.add_argument("--expected", help="known failures (default: PACKAGE/expected.json)")
-    parser.add_argument("--report", help="write the markdown table here")
-    parser.add_argument("--json", help="also write the full per-module results here")
-    parser.add_argument("--modules", nargs="+", help="run only these test files")
-    parser.add_argument("--update-docs", metavar="MD",
-                        help="rewrite this package's generated results section of this "
-                             "file (docs/compat.md)")
-    parser.add_argument("--timeout", type=int, default=600, help="seconds per test file")
-    parser.add_argument("--memory-mb", type=int, help="guest memory cap passed to pycell")
-    parser.add_argument("-j", "--jobs", type=int, default=2,
-                        help="test files run in parallel (the build machine has 2 cores)")
     opts = parser.parse_args()
     opts.pycell = os.path.abspath(opts.pycell)
     suite = load_suite(opts.package)
