@@ -493,6 +493,20 @@ class Rest(unittest.TestCase):
             status, _, b = self.req("DELETE", f"/v1/sessions/{sid}/files/{path}")
             self.assertIn((status, error_of(b)[0]), ((400, "bad_request"), (404, "not_found")), path)
 
+    def test_expect_version_is_any_json_integer(self):
+        # Found by schemathesis: 366298998672.0 is an integer to JSON Schema (and to many JSON
+        # writers), and was refused with 400.
+        sid = self.new_session()
+        version = self.exec_in(sid, "x = 1")["version"]
+        b = self.exec_in(sid, "x += 1", expect_version=float(version))
+        self.assertEqual(b["version"], version + 1)
+        status, _, b = self.req("POST", f"/v1/sessions/{sid}/exec", {"code": "x", "expect_version": float(version)})
+        self.assertEqual((status, error_of(b)[0]), (409, "version_conflict"), b)
+        for bad in (1.5, -1, "1", 2.0 ** 64):
+            status, _, b = self.req("POST", f"/v1/sessions/{sid}/exec", {"code": "x", "expect_version": bad})
+            self.assertEqual(status, 400, (bad, b))
+            self.assertEqual(error_of(b), ("bad_request", "'expect_version' must be a non-negative integer"))
+
     def test_a_file_where_a_directory_is_needed_is_409(self):
         # Found by schemathesis: PUT files/data, then PUT files/data/in.csv was a 400, as if the
         # request were malformed; it is valid and conflicts with what the session holds.

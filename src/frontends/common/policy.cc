@@ -109,15 +109,7 @@ Field number(const Meta& m, Num num, At at) {
     return store(c, "", *v, Trust::kOperator);
   };
   f.from_json = [key, store](SessionConfig& c, const json& j, Trust trust) -> Result<void> {
-    if (j.is_number_unsigned() || (j.is_number_integer() && j.get<int64_t>() >= 0)) {
-      return store(c, key, j.get<uint64_t>(), trust);
-    }
-    // 1000.0 is the integer 1000 to JSON Schema and to many JSON writers.
-    constexpr double kTwoTo64 = 18446744073709551616.0;
-    if (j.is_number_float()) {
-      const double d = j.get<double>();
-      if (d >= 0 && d < kTwoTo64 && std::floor(d) == d) return store(c, key, static_cast<uint64_t>(d), trust);
-    }
+    if (auto v = json_uint(j)) return store(c, key, *v, trust);
     return bad(key, "expected a non-negative integer, got " + echo_json(j));
   };
   f.to_json = [at](const SessionConfig& c) { return json(static_cast<uint64_t>(at(c))); };
@@ -563,6 +555,16 @@ std::string markdown_escape(std::string_view s) {
 }
 
 }  // namespace
+
+std::optional<uint64_t> json_uint(const json& j) {
+  if (j.is_number_unsigned() || (j.is_number_integer() && j.get<int64_t>() >= 0)) return j.get<uint64_t>();
+  constexpr double kTwoTo64 = 18446744073709551616.0;
+  if (j.is_number_float()) {
+    const double d = j.get<double>();
+    if (d >= 0 && d < kTwoTo64 && std::floor(d) == d) return static_cast<uint64_t>(d);
+  }
+  return std::nullopt;
+}
 
 Result<uint64_t> parse_bytes(std::string_view text) {
   size_t digits = 0;

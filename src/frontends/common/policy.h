@@ -95,6 +95,11 @@ Result<void> validate(const SessionConfig& config);
 /// The docs table (Markdown) that docs/cli.md includes.
 std::string markdown_table();
 
+/// `j` as a non-negative integer the way JSON Schema sees one: 1000.0 is the
+/// integer 1000 (as many JSON writers send it); 1.5, -1, "1" and values of
+/// 2^64 or more are not.
+std::optional<uint64_t> json_uint(const nlohmann::json& j);
+
 /// Parses a byte count: digits with an optional binary suffix K, M, G, T
 /// (also KiB, MiB, ...): "64M" is 64 << 20. Errors: kInvalidArgument.
 Result<uint64_t> parse_bytes(std::string_view text);

@@ -387,11 +387,8 @@ void register_rest_routes(Router& server, ServerContext& ctx) {
     if (!exec_fields(*body, res, code, options)) return;
     std::optional<uint64_t> expect;
     if (body->contains("expect_version")) {
-      const json& v = (*body)["expect_version"];
-      if (!v.is_number_unsigned()) {
-        return send_error(res, 400, "bad_request", "'expect_version' must be a non-negative integer");
-      }
-      expect = v.get<uint64_t>();
+      expect = policy::json_uint((*body)["expect_version"]);
+      if (!expect) return send_error(res, 400, "bad_request", "'expect_version' must be a non-negative integer");
     }
     auto use = session_use(reg, id, res);
     if (!use) return;
