@@ -203,6 +203,17 @@ def load_expected(path):
     return {m: tests for m, tests in data.items() if not m.startswith("_")}
 
 
+def gather(futures, modules):
+    """The futures' result documents in `modules`' order, with a progress line as each ends."""
+    by_name = {}
+    for fut in concurrent.futures.as_completed(futures):
+        doc = fut.result()
+        by_name[doc["module"]] = doc
+        state = "CRASH" if doc.get("fatal") else "done"
+        print("%-5s %s (%.1fs)" % (state, doc["module"], doc["seconds"]), flush=True)
+    return [by_name[m] for m in modules]
+
+
 def add_run_options(parser, unit):
     """The options every compat runner shares; `unit` names what runs in one process."""
     parser.add_argument("--pycell", required=True, help="path to the pycell CLI")
@@ -238,13 +249,7 @@ def main():
     # Progress lines come in completion order; the table below keeps the list's order.
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(opts.jobs, 2))) as pool:
         futures = {pool.submit(run_module, opts, m): m for m in modules}
-        by_name = {}
-        for fut in concurrent.futures.as_completed(futures):
-            doc = fut.result()
-            by_name[doc["module"]] = doc
-            state = "CRASH" if doc.get("fatal") else "done"
-            print("%-5s %s (%.1fs)" % (state, doc["module"], doc["seconds"]), flush=True)
-    docs = [by_name[m] for m in modules]
+        docs = gather(futures, modules)
 
     msgs = []
     for d in docs:

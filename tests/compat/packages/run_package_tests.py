@@ -130,13 +130,7 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(opts.jobs, 2))) as pool:
         trap_futures = [pool.submit(check_trap, opts, suite, t) for t in run_traps]
         futures = [pool.submit(run_module, opts, suite, m) for m in modules]
-        by_name = {}
-        for fut in concurrent.futures.as_completed(futures):
-            doc = fut.result()
-            by_name[doc["module"]] = doc
-            state = "CRASH" if doc.get("fatal") else "done"
-            print("%-5s %s (%.1fs)" % (state, doc["module"], doc["seconds"]), flush=True)
-    docs = [by_name[m] for m in modules]
+        docs = run_compat.gather(futures, modules)
     wall = time.monotonic() - started
 
     msgs = [m for m in (f.result() for f in trap_futures) if m]
